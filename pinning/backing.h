@@ -1,0 +1,65 @@
+/* Guest-RAM backings (--mem): device-dax, hugetlbfs, memfd(-huge), tmpfs, anonymous.
+ * A backing is opened, mapped once, and remembers everything pinning and validation need. */
+#ifndef DAXVM_PINNING_BACKING_H
+#define DAXVM_PINNING_BACKING_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+enum backing_kind {
+	BACKING_DEVDAX,		/* /dev/daxX.Y: MAP_SHARED, ZONE_DEVICE (devmap) pages */
+	BACKING_HUGETLBFS,	/* a file on a hugetlbfs mount */
+	BACKING_MEMFD,		/* memfd_create(): shmem */
+	BACKING_MEMFD_HUGE,	/* memfd_create(MFD_HUGETLB): 2 MiB hugetlb pages */
+	BACKING_TMPFS,		/* a file on tmpfs: shmem */
+	BACKING_ANON,		/* MAP_PRIVATE|MAP_ANONYMOUS */
+	BACKING_PAGECACHE,	/* a file on a disk filesystem: never long-term pinnable, refused */
+};
+
+#define BACKING_MAX_RANGES 16
+
+/* A physical address range of a devdax device (sysfs mappingN/start,end; inclusive end). */
+struct backing_phys_range {
+	uint64_t start;
+	uint64_t end;
+};
+
+struct backing_request {
+	const char *spec;	/* --mem: a path, "memfd", "memfd-huge", "anon"; NULL = pick the best */
+	uint64_t size;		/* bytes of guest RAM wanted; 0 = the device size (devdax) or a default */
+	bool may_grow_pool;	/* as root, memfd-huge may grow the hugetlb pool for the run (restored at close) */
+};
+
+struct backing {
+	enum backing_kind kind;
+	char path[PATH_MAX];	/* device or file path; "memfd", "memfd-huge", "anon" otherwise */
+	int fd;			/* -1 for anon */
+	uint64_t offset;	/* file offset of the mapping, bytes */
+	uint64_t size;		/* bytes mapped */
+	uint64_t page_size;	/* bytes per backing page: 4 KiB, 2 MiB, or the devdax alignment */
+	uint64_t align;		/* sizes and the mapping address are multiples of this, bytes */
+	void *host;		/* the mapping, aligned to align */
+	bool shared;		/* MAP_SHARED */
+	bool devmap;		/* ZONE_DEVICE pages (devdax) */
+	struct backing_phys_range ranges[BACKING_MAX_RANGES];	/* devdax physical ranges */
+	unsigned nr_ranges;
+	long pool_restore;	/* hugetlb nr_hugepages to restore at close, -1 when untouched */
+	char why[256];		/* why this backing (auto selection), for the report and summary */
+};
+
+/* Opens and maps the backing. On failure returns -errno with one sentence in e
+ * (what is wrong and how to fix it) and leaves nothing behind: no fd, no mapping,
+ * no hugetlb pool change. */
+int backing_open(const struct backing_request *req, struct backing *b, struct err *e);
+
+/* Unmaps, closes, and restores the hugetlb pool if it was grown. Safe on a zeroed or
+ * already closed backing. */
+void backing_close(struct backing *b);
+
+const char *backing_kind_name(enum backing_kind kind);	/* "devdax", "memfd-huge", ... */
+bool backing_longterm_pinnable(enum backing_kind kind);
+
+#endif

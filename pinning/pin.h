@@ -1,0 +1,80 @@
+/* The pinning layer: one VFIO-type1v2-shaped API (map/unmap of {vaddr, iova, size},
+ * info, translate) over several backends that pin with the kernel's pin_user_pages(). */
+#ifndef DAXVM_PINNING_PIN_H
+#define DAXVM_PINNING_PIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+enum pin_backend {
+	PIN_AUTO,	/* vfio when a device is given, else iommufd when /dev/iommu exists, else io_uring */
+	PIN_NONE,	/* no pinning (guest runs, DMA refused) */
+	PIN_MOCK,	/* unit tests: bookkeeping only, no kernel pins */
+	PIN_IO_URING,	/* io_uring registered buffers: pin_user_pages(FOLL_LONGTERM) */
+	PIN_VFIO,	/* /dev/vfio/vfio type1v2 container */
+	PIN_IOMMUFD,	/* /dev/iommu IOAS */
+};
+
+#define PIN_DMA_READ  (1u << 0)	/* the device may read the memory */
+#define PIN_DMA_WRITE (1u << 1)	/* the device may write the memory */
+
+struct pin_dma_map {
+	uint64_t vaddr;		/* host virtual address of the memory */
+	uint64_t iova;		/* device address it appears at */
+	uint64_t size;		/* bytes; multiple of the smallest supported page size */
+	uint32_t flags;		/* PIN_DMA_READ | PIN_DMA_WRITE */
+	uint64_t page_size;	/* backing page size in bytes (pin accounting: one pin per folio) */
+};
+
+#define PIN_MAX_IOVA_RANGES 8
+
+struct pin_info {
+	uint64_t pgsize_bitmap;	/* supported IOMMU page sizes, bit n = 2^n bytes */
+	struct { uint64_t start, end; } iova_ranges[PIN_MAX_IOVA_RANGES];	/* inclusive */
+	unsigned nr_iova_ranges;
+	unsigned dma_avail;	/* how many more mappings may be created */
+};
+
+struct pin_container;
+
+struct pin_options {
+	enum pin_backend backend;
+	const char *vfio_device;	/* PCI address for vfio ("0000:00:03.0"), else NULL */
+};
+
+int pin_container_open(const struct pin_options *opt, struct pin_container **out, struct err *e);
+void pin_container_close(struct pin_container *c);	/* unmaps and unpins everything */
+enum pin_backend pin_container_backend(const struct pin_container *c);
+const char *pin_backend_name(enum pin_backend b);
+int pin_backend_parse(const char *name, enum pin_backend *out);
+
+/* type1v2 rules: zero or unaligned size/iova -> -EINVAL; overlap -> -EEXIST;
+ * memlock exhaustion -> -ENOMEM naming the limit and the amount. */
+int pin_map_dma(struct pin_container *c, const struct pin_dma_map *map, struct err *e);
+/* Unmaps exactly whole mappings inside [iova, iova+size); part of a mapping -> -EINVAL.
+ * *unmapped receives the bytes unmapped. */
+int pin_unmap_dma(struct pin_container *c, uint64_t iova, uint64_t size, uint64_t *unmapped,
+		  struct err *e);
+int pin_get_info(struct pin_container *c, struct pin_info *info);
+
+/* Device side: where [iova, iova+len) lives. Fails with -EFAULT (an IOMMU fault) when
+ * any byte is unmapped, or when the range runs off one mapping; never guesses. */
+struct pin_translation {
+	void *host;		/* host address of iova */
+	uint64_t len;		/* bytes available contiguously from iova in this mapping (>= asked) */
+	uint32_t flags;		/* the mapping's PIN_DMA_* permissions */
+};
+int pin_translate(struct pin_container *c, uint64_t iova, uint64_t len, struct pin_translation *t);
+
+/* Device DMA through the pins: move len bytes between media (an fd at media_off) and
+ * [iova, iova+len). to_ram = media -> RAM. On io_uring the kernel does the copy through
+ * the registered (pinned) buffers with READ_FIXED/WRITE_FIXED; other backends copy through
+ * pin_translate(). Returns 0, -EFAULT for an IOMMU fault (nothing touched), or -errno.
+ * Thread-safe: device queues call it concurrently. */
+int pin_dma_rw(struct pin_container *c, int media_fd, uint64_t media_off, uint64_t iova,
+	       uint64_t len, bool to_ram, struct err *e);
+
+#endif

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test suite: unit, kvm, fuzz and lab on the
+# normal build, then unit and kvm again on an ASan+UBSan build. Ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")"
+
+scripts/setup.sh build || exit 2
+scripts/setup.sh build-san -Db_sanitize=address,undefined -Db_lundef=false -Dlab=disabled || exit 2
+
+status=0
+meson test -C build --print-errorlogs --num-processes 2 || status=1
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	meson test -C build-san --print-errorlogs --num-processes 2 --suite unit --suite kvm || status=1
+
+# One closing line over both runs, counted from meson's own logs.
+python3 - build/meson-logs/testlog.json build-san/meson-logs/testlog.json <<'PY'
+import json, sys
+passed = failed = skipped = 0
+for path in sys.argv[1:]:
+    try:
+        lines = open(path).read().splitlines()
+    except OSError:
+        continue
+    for line in lines:
+        try:
+            r = json.loads(line).get("result")
+        except ValueError:
+            continue
+        if r == "OK" or r == "EXPECTEDFAIL":
+            passed += 1
+        elif r == "SKIP":
+            skipped += 1
+        else:
+            failed += 1
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+PY
+exit $status
