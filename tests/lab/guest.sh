@@ -1,0 +1,36 @@
+#!/bin/bash
+# Runs inside the lab guest (chrooted into the host root over read-only 9p): sets up /dev/dax0.0,
+# binds edu to vfio-pci, checks /dev/kvm, then runs each lab check and prints one
+# "LAB-RESULT <name> PASS|FAIL <detail>" line per check for tests/lab/run to collect.
+src=$1 build=$2 pmem=$3
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+up() { cut -d' ' -f1 /proc/uptime; }
+echo "LAB-BOOT guest.sh start at $(up) s, kernel $(uname -r)"
+
+# --- devdax: turn the pmem namespace into a device-dax device with 2 MiB alignment ---
+if ndctl create-namespace -f -e namespace0.0 -m devdax -a 2M >/tmp/ndctl.out 2>&1; then
+	echo "LAB-BOOT devdax ready at $(up) s"
+else
+	echo "LAB-BOOT ndctl create-namespace failed: $(tr '\n' ' ' </tmp/ndctl.out)"
+fi
+cat /tmp/ndctl.out
+ls -l /dev/dax* 2>&1
+for f in size align resource; do echo "dax0.0 $f=$(cat /sys/bus/dax/devices/dax0.0/$f 2>&1)"; done
+for m in /sys/bus/dax/devices/dax0.0/mapping*; do echo "$m: $(cat $m/start) $(cat $m/end)"; done
+
+# --- VFIO: QEMU's edu device (1234:11e8) bound to vfio-pci ---
+edu=
+for d in /sys/bus/pci/devices/*; do
+	if [ "$(cat $d/vendor)" = 0x1234 ] && [ "$(cat $d/device)" = 0x11e8 ]; then edu=$(basename $d); fi
+done
+if [ -n "$edu" ]; then
+	echo vfio-pci >/sys/bus/pci/devices/$edu/driver_override
+	echo "$edu" >/sys/bus/pci/drivers_probe
+	group=$(basename "$(readlink /sys/bus/pci/devices/$edu/iommu_group)")
+	echo "LAB-BOOT edu $edu driver $(basename "$(readlink /sys/bus/pci/devices/$edu/driver)") group $group"
+	ls -l /dev/vfio
+fi
+ls -l /dev/kvm
+grep -c svm /proc/cpuinfo
+grep -E 'nr_foll_pin' /proc/vmstat
+echo "LAB-BOOT guest.sh done at $(up) s"
