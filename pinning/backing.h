@@ -48,11 +48,22 @@ struct backing {
 	unsigned nr_ranges;
 	long pool_restore;	/* hugetlb nr_hugepages to restore at close, -1 when untouched */
 	char why[256];		/* why this backing (auto selection), for the report and summary */
+	/* Added by the backing owner: */
+	uint64_t file_size_before;	/* bytes of a tmpfs/hugetlbfs file before we sized it */
+	bool file_created;	/* we created the file: unlinked at close */
+	bool file_grown;	/* the file was empty and we sized it: truncated back at close */
+	bool huge_accounted;	/* pool_restore refers to the pool of page_size */
 };
+
+/* Guest RAM when the request gives no size and the backing has none of its own. */
+#define BACKING_DEFAULT_SIZE (512ULL << 20)
 
 /* Opens and maps the backing. On failure returns -errno with one sentence in e
  * (what is wrong and how to fix it) and leaves nothing behind: no fd, no mapping,
- * no hugetlb pool change. */
+ * no hugetlb pool change. e must start empty (err_reset). On failure b->kind and b->path
+ * still say what the spec was recognised as (e.g. BACKING_PAGECACHE), b->fd is -1 and
+ * b->host NULL. The mapping is not touched: memory is allocated by the guest's (or the
+ * pinning's) first access, so a 5 GiB memfd or anon costs nothing at open. */
 int backing_open(const struct backing_request *req, struct backing *b, struct err *e);
 
 /* Unmaps, closes, and restores the hugetlb pool if it was grown. Safe on a zeroed or
@@ -61,5 +72,24 @@ void backing_close(struct backing *b);
 
 const char *backing_kind_name(enum backing_kind kind);	/* "devdax", "memfd-huge", ... */
 bool backing_longterm_pinnable(enum backing_kind kind);
+
+/* What auto selection (spec NULL) knows about the machine; a pure input so it can be
+ * tested with made-up machines. */
+struct backing_auto_facts {
+	const char *devdax_first;	/* /dev path of the first devdax device, NULL when none */
+	unsigned nr_devdax;		/* devdax devices found */
+	uint64_t size;			/* requested bytes, 0 = default */
+	uint64_t huge_page_size;	/* bytes per default hugepage (2 MiB), 0 when no hugetlb */
+	long huge_available;		/* free minus reserved pages of that pool, <0 unknown */
+};
+
+/* Picks devdax if a device exists, else memfd-huge if the pool already has enough free
+ * pages for the size (auto never grows the pool), else memfd. Writes the reason to why. */
+enum backing_kind backing_auto_choose(const struct backing_auto_facts *f, char *why,
+				      unsigned why_len);
+
+/* Checks that size is a nonzero multiple of align; otherwise fills e with the size, the
+ * alignment and the nearest valid sizes, naming what (e.g. "memfd-huge"), and returns -EINVAL. */
+int backing_check_size(uint64_t size, uint64_t align, const char *what, struct err *e);
 
 #endif

@@ -1,0 +1,248 @@
+/* Path backings for --mem PATH: device-dax, a hugetlbfs or tmpfs file, and the refusal of
+ * a page-cache file on a disk filesystem (never long-term pinnable). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "common/size.h"
+#include "pinning/backing_internal.h"
+#include "pinning/dax.h"
+#include "pinning/hugepool.h"
+
+#define BACKING_TMPFS_MAGIC 0x01021994
+#define BACKING_HUGETLBFS_MAGIC 0x958458f6
+
+/* A name for the filesystem in the page-cache refusal, so the user sees why. */
+static const char *backing_fs_name(unsigned long type)
+{
+	switch (type) {
+	case 0xEF53: return "ext2/3/4";
+	case 0x58465342: return "xfs";
+	case 0x9123683E: return "btrfs";
+	case 0x794c7630: return "overlayfs";
+	case 0x6969: return "nfs";
+	case 0x01021997: return "9p";
+	case 0x65735546: return "fuse";
+	case 0x858458f6: return "ramfs";
+	case 0x4d44: return "vfat";
+	case 0xF2F52010: return "f2fs";
+	case 0x2fc12fc1: return "zfs";
+	case 0x62656572: return "sysfs";
+	case 0x9fa0: return "procfs";
+	}
+	return NULL;
+}
+
+static int backing_refuse_pagecache(struct backing *b, const char *what, struct err *e)
+{
+	b->kind = BACKING_PAGECACHE;
+	return err_set(e, -EOPNOTSUPP,
+		       "%s is %s (backing kind pagecache): the kernel cannot long-term pin page-cache pages of a file on a disk filesystem (pin_user_pages(FOLL_LONGTERM) on a shared writable mapping fails with EFAULT), so use a devdax device, a hugetlbfs or tmpfs file (e.g. /dev/shm/guest-ram), memfd, memfd-huge or anon",
+		       b->path, what);
+}
+
+static int backing_open_devdax(const struct backing_request *req, struct backing *b,
+			       struct err *e)
+{
+	struct dax_info info;
+	char want[32], have[32];
+	uint64_t size;
+	int ret;
+
+	b->kind = BACKING_DEVDAX;
+	ret = dax_info_by_path(b->path, &info, e);
+	if (ret < 0)
+		return ret;
+	size = req->size ? req->size : info.size;
+	size_format(info.size, have, sizeof(have));
+	size_format(size, want, sizeof(want));
+	if (size > info.size)
+		return err_set(e, -EINVAL, "guest RAM size %s is larger than the %s device-dax %s: use --mem-size %s or less",
+			       want, have, b->path, have);
+	b->page_size = info.align;	/* devdax maps with PTEs/PMDs/PUDs of exactly align */
+	b->align = info.align;
+	ret = backing_check_size(size, b->align, b->path, e);
+	if (ret < 0)
+		return ret;
+	b->size = size;
+	b->fd = open(b->path, O_RDWR | O_CLOEXEC);
+	if (b->fd < 0) {
+		ret = -errno;
+		if (ret == -EACCES || ret == -EPERM)
+			return err_set(e, ret, "no permission to open device-dax %s: run as root or give your user read-write access to it",
+				       b->path);
+		if (ret == -EBUSY)
+			return err_set(e, ret, "device-dax %s is busy (another user or the kmem driver holds it): stop that user or reconfigure it with daxctl reconfigure-device -m devdax",
+				       b->path);
+		return err_set(e, ret, "cannot open device-dax %s: %s", b->path, strerror(-ret));
+	}
+	/* device-dax refuses MAP_PRIVATE (-EINVAL): its pages cannot be copied on write. */
+	ret = backing_map_aligned(b, MAP_SHARED, e);
+	if (ret < 0) {
+		close(b->fd);
+		b->fd = -1;
+		return ret;
+	}
+	b->shared = true;
+	b->devmap = true;
+	memcpy(b->ranges, info.ranges, sizeof(info.ranges));
+	b->nr_ranges = info.nr_ranges;
+	return 0;
+}
+
+/* Opens (or, in a tmpfs/hugetlbfs directory, creates) the file; -ENOENT when missing. */
+static int backing_open_file(struct backing *b, struct statfs *fs, struct err *e)
+{
+	char dir[PATH_MAX];
+
+	b->fd = open(b->path, O_RDWR | O_CLOEXEC);
+	if (b->fd >= 0)
+		return fstatfs(b->fd, fs) < 0 ? err_set(e, -errno, "fstatfs %s: %s", b->path, strerror(errno)) : 0;
+	if (errno == EACCES || errno == EPERM)
+		return err_set(e, -errno, "no permission to open %s read-write: run as root or fix its permissions",
+			       b->path);
+	if (errno != ENOENT)
+		return err_set(e, -errno, "cannot open %s: %s", b->path, strerror(errno));
+	snprintf(dir, sizeof(dir), "%s", b->path);
+	if (statfs(dirname(dir), fs) < 0 ||
+	    (fs->f_type != BACKING_TMPFS_MAGIC && fs->f_type != BACKING_HUGETLBFS_MAGIC))
+		return err_set(e, -ENOENT, "%s does not exist: give an existing /dev/daxX.Y, a file on hugetlbfs or tmpfs (a new file is created only in a tmpfs or hugetlbfs directory, e.g. /dev/shm), or memfd, memfd-huge, anon",
+			       b->path);
+	b->fd = open(b->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (b->fd < 0)
+		return err_set(e, -errno, "cannot create %s: %s", b->path, strerror(errno));
+	b->file_created = true;
+	return 0;
+}
+
+static int backing_open_shmem_file(const struct backing_request *req, struct backing *b,
+				   struct err *e)
+{
+	struct statfs fs;
+	struct stat st;
+	char want[32], have[32];
+	uint64_t size;
+	int ret;
+
+	ret = backing_open_file(b, &fs, e);
+	if (ret < 0)
+		goto fail;
+	if (fs.f_type == BACKING_HUGETLBFS_MAGIC) {
+		b->kind = BACKING_HUGETLBFS;
+		b->page_size = (uint64_t)fs.f_bsize;	/* hugetlbfs reports its page size here */
+	} else if (fs.f_type == BACKING_TMPFS_MAGIC) {
+		b->kind = BACKING_TMPFS;
+		b->page_size = 4096;
+	} else {
+		/* Raced with a mount change since the statfs by path; refuse all the same. */
+		ret = backing_refuse_pagecache(b, "a file on a disk filesystem", e);
+		goto fail;
+	}
+	b->align = b->page_size;
+	if (fstat(b->fd, &st) < 0) {
+		ret = err_set(e, -errno, "fstat %s: %s", b->path, strerror(errno));
+		goto fail;
+	}
+	b->file_size_before = (uint64_t)st.st_size;
+	/* No size asked: an existing file gives its own, a new or empty one the default. */
+	size = req->size ? req->size : st.st_size ? (uint64_t)st.st_size : BACKING_DEFAULT_SIZE;
+	ret = backing_check_size(size, b->align, backing_kind_name(b->kind), e);
+	if (ret < 0)
+		goto fail;
+	b->size = size;
+	if (st.st_size == 0 && b->kind == BACKING_HUGETLBFS) {
+		ret = backing_reserve_huge(b, req, size, b->page_size, e);
+		if (ret < 0)
+			goto fail;
+	}
+	if ((uint64_t)st.st_size < size) {
+		if (st.st_size != 0) {
+			/* Never change a user's file that has content: they must size it. */
+			size_format((uint64_t)st.st_size, have, sizeof(have));
+			size_format(size, want, sizeof(want));
+			ret = err_set(e, -EINVAL, "%s is %s, smaller than the %s of guest RAM: use --mem-size %s or less, or grow it yourself (truncate -s %s %s)",
+				      b->path, have, want, have, want, b->path);
+			goto fail;
+		}
+		if (ftruncate(b->fd, (off_t)size) < 0) {
+			size_format(size, want, sizeof(want));
+			ret = err_set(e, -errno, "cannot size %s to %s: %s", b->path, want,
+				      strerror(errno));
+			goto fail;
+		}
+		b->file_grown = true;
+	}
+	ret = backing_map_aligned(b, MAP_SHARED, e);
+	if (ret < 0)
+		goto fail;
+	b->shared = true;
+	return 0;
+fail:
+	if (b->fd >= 0) {
+		if (b->file_grown)
+			(void)!ftruncate(b->fd, (off_t)b->file_size_before);
+		close(b->fd);
+	}
+	if (b->file_created)
+		unlink(b->path);
+	b->fd = -1;
+	b->file_created = false;
+	b->file_grown = false;
+	if (b->huge_accounted)
+		hugepool_restore(b->page_size, b->pool_restore);
+	b->huge_accounted = false;
+	b->pool_restore = -1;
+	return ret;
+}
+
+int backing_open_path(const struct backing_request *req, struct backing *b, struct err *e)
+{
+	struct statfs fs;
+	struct stat st;
+	char what[96];
+	const char *fs_name;
+
+	if (strlen(req->spec) >= sizeof(b->path))
+		return err_set(e, -ENAMETOOLONG, "the --mem path is longer than %zu bytes",
+			       sizeof(b->path) - 1);
+	snprintf(b->path, sizeof(b->path), "%s", req->spec);
+	if (stat(b->path, &st) < 0) {
+		if (errno == ENOENT)	/* maybe a new file in a tmpfs directory */
+			return backing_open_shmem_file(req, b, e);
+		if (errno == EACCES)
+			return err_set(e, -errno, "no permission to reach %s: run as root or fix the permissions of its directories",
+				       b->path);
+		return err_set(e, -errno, "cannot use %s: %s", b->path, strerror(errno));
+	}
+	if (S_ISCHR(st.st_mode))
+		return backing_open_devdax(req, b, e);
+	if (S_ISBLK(st.st_mode)) {
+		/* A block device (e.g. fsdax /dev/pmem0) maps through its page cache. */
+		return backing_refuse_pagecache(b, "a block device, mapped through the page cache", e);
+	}
+	if (S_ISDIR(st.st_mode))
+		return err_set(e, -EISDIR, "%s is a directory: give a file in it (e.g. %s/guest-ram) or a /dev/daxX.Y",
+			       b->path, b->path);
+	if (!S_ISREG(st.st_mode))
+		return err_set(e, -EINVAL, "%s is not a regular file nor a device-dax device", b->path);
+	/* Decide before opening for write: a disk file is never opened read-write. */
+	if (statfs(b->path, &fs) < 0)
+		return err_set(e, -errno, "statfs %s: %s", b->path, strerror(errno));
+	if (fs.f_type != BACKING_TMPFS_MAGIC && fs.f_type != BACKING_HUGETLBFS_MAGIC) {
+		fs_name = backing_fs_name((unsigned long)fs.f_type);
+		if (fs_name)
+			snprintf(what, sizeof(what), "a file on %s, a disk filesystem", fs_name);
+		else
+			snprintf(what, sizeof(what), "a file on filesystem type 0x%lx, not tmpfs or hugetlbfs",
+				 (unsigned long)fs.f_type);
+		return backing_refuse_pagecache(b, what, e);
+	}
+	return backing_open_shmem_file(req, b, e);
+}

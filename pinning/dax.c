@@ -1,0 +1,216 @@
+/* Device-dax discovery through libdaxctl, falling back to sysfs when libdaxctl finds nothing
+ * (for instance a kernel whose dax bus libdaxctl does not recognise). */
+#include "pinning/dax.h"
+
+#include <daxctl/libdaxctl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+/* libdaxctl logs to stderr by default; library code must not print. */
+static void dax_log_quiet(struct daxctl_ctx *ctx, int priority, const char *file, int line,
+			  const char *fn, const char *format, va_list args)
+{
+}
+
+static struct daxctl_ctx *dax_ctx_new(void)
+{
+	struct daxctl_ctx *ctx = NULL;
+
+	if (daxctl_new(&ctx) < 0)
+		return NULL;
+	daxctl_set_log_fn(ctx, dax_log_quiet);
+	return ctx;
+}
+
+static int dax_from_libdaxctl(unsigned major, unsigned minor, struct dax_info *info)
+{
+	struct daxctl_ctx *ctx = dax_ctx_new();
+	struct daxctl_region *region;
+	struct daxctl_dev *dev;
+	struct daxctl_mapping *mapping;
+	int ret = -ENOENT;
+
+	if (!ctx)
+		return -ENOMEM;
+	daxctl_region_foreach(ctx, region) {
+		daxctl_dev_foreach(region, dev) {
+			if ((unsigned)daxctl_dev_get_major(dev) != major ||
+			    (unsigned)daxctl_dev_get_minor(dev) != minor)
+				continue;
+			snprintf(info->name, sizeof(info->name), "%s", daxctl_dev_get_devname(dev));
+			info->size = daxctl_dev_get_size(dev);
+			info->align = daxctl_dev_get_align(dev);
+			if (!info->align)	/* kernels before 5.10 have only the region's align */
+				info->align = daxctl_region_get_align(region);
+			info->nr_ranges = 0;
+			daxctl_mapping_foreach(dev, mapping) {
+				if (info->nr_ranges == BACKING_MAX_RANGES)
+					break;
+				info->ranges[info->nr_ranges].start = daxctl_mapping_get_start(mapping);
+				info->ranges[info->nr_ranges].end = daxctl_mapping_get_end(mapping);
+				info->nr_ranges++;
+			}
+			if (!info->nr_ranges && info->size &&
+			    daxctl_dev_get_resource(dev) != ULLONG_MAX) {
+				info->ranges[0].start = daxctl_dev_get_resource(dev);
+				info->ranges[0].end = info->ranges[0].start + info->size - 1;
+				info->nr_ranges = 1;
+			}
+			info->source = "libdaxctl";
+			ret = 0;
+			goto out;
+		}
+	}
+out:
+	daxctl_unref(ctx);
+	return ret;
+}
+
+static int dax_sysfs_u64(const char *dir, const char *file, uint64_t *value)
+{
+	char path[PATH_MAX], text[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -EIO;
+	text[n] = '\0';
+	*value = strtoull(text, NULL, 0);	/* start/end/resource are "0x..." */
+	return 0;
+}
+
+static int dax_from_sysfs(unsigned major, unsigned minor, struct dax_info *info)
+{
+	char dir[64], link[PATH_MAX], sub[96];
+	const char *base;
+	uint64_t resource;
+	ssize_t n;
+
+	snprintf(dir, sizeof(dir), "/sys/dev/char/%u:%u", major, minor);
+	snprintf(sub, sizeof(sub), "%s/subsystem", dir);
+	n = readlink(sub, link, sizeof(link) - 1);
+	if (n < 0)
+		return -ENODEV;
+	link[n] = '\0';
+	base = strrchr(link, '/');
+	/* The device lives on the "dax" bus (4.x+ also has a "dax" class). */
+	if (!base || strcmp(base + 1, "dax") != 0)
+		return -ENODEV;
+	n = readlink(dir, link, sizeof(link) - 1);
+	if (n < 0)
+		return -ENODEV;
+	link[n] = '\0';
+	base = strrchr(link, '/');
+	base = base ? base + 1 : link;
+	if (strlen(base) >= sizeof(info->name))
+		return -ENODEV;
+	memcpy(info->name, base, strlen(base) + 1);
+	if (dax_sysfs_u64(dir, "size", &info->size) < 0)
+		return -ENODEV;
+	if (dax_sysfs_u64(dir, "align", &info->align) < 0)	/* per device since 5.10 */
+		dax_sysfs_u64(dir, "../dax_region/align", &info->align);
+	info->nr_ranges = 0;
+	for (unsigned i = 0; i < BACKING_MAX_RANGES; i++) {
+		char file[32];
+		struct backing_phys_range r;
+
+		snprintf(file, sizeof(file), "mapping%u/start", i);
+		if (dax_sysfs_u64(dir, file, &r.start) < 0)
+			break;
+		snprintf(file, sizeof(file), "mapping%u/end", i);
+		if (dax_sysfs_u64(dir, file, &r.end) < 0)
+			break;
+		info->ranges[info->nr_ranges++] = r;
+	}
+	if (!info->nr_ranges && info->size && dax_sysfs_u64(dir, "resource", &resource) == 0) {
+		info->ranges[0].start = resource;
+		info->ranges[0].end = resource + info->size - 1;
+		info->nr_ranges = 1;
+	}
+	info->source = "sysfs";
+	return 0;
+}
+
+int dax_info_by_path(const char *path, struct dax_info *info, struct err *e)
+{
+	struct stat st;
+	int ret;
+
+	memset(info, 0, sizeof(*info));
+	if (stat(path, &st) < 0)
+		return err_set(e, -errno, "cannot open the device-dax device %s: %s", path,
+			       strerror(errno));
+	if (!S_ISCHR(st.st_mode))
+		return err_set(e, -ENODEV, "%s is not a character device, so not a device-dax device",
+			       path);
+	info->major = major(st.st_rdev);
+	info->minor = minor(st.st_rdev);
+	snprintf(info->dev_path, sizeof(info->dev_path), "%s", path);
+	ret = dax_from_libdaxctl(info->major, info->minor, info);
+	if (ret < 0)
+		ret = dax_from_sysfs(info->major, info->minor, info);
+	if (ret < 0)
+		return err_set(e, -ENODEV, "%s (char %u:%u) is not a device-dax device: give a /dev/daxX.Y in devdax mode (daxctl list), or --mem memfd",
+			       path, info->major, info->minor);
+	if (!info->size)
+		return err_set(e, -ENODEV, "device-dax %s has size 0: give it capacity (daxctl create-device or ndctl create-namespace -m devdax)",
+			       path);
+	if (!info->align)
+		info->align = 2ULL << 20;	/* the device-dax default alignment */
+	return 0;
+}
+
+static int dax_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+unsigned dax_list(char paths[][64], unsigned max)
+{
+	struct daxctl_ctx *ctx = dax_ctx_new();
+	struct daxctl_region *region;
+	struct daxctl_dev *dev;
+	unsigned n = 0;
+	glob_t g;
+
+	if (ctx) {
+		daxctl_region_foreach(ctx, region) {
+			daxctl_dev_foreach(region, dev) {
+				char path[64];
+
+				/* Only a device bound to device_dax has a /dev node (not system-ram). */
+				snprintf(path, sizeof(path), "/dev/%s", daxctl_dev_get_devname(dev));
+				if (n < max && daxctl_dev_get_size(dev) && access(path, F_OK) == 0)
+					snprintf(paths[n++], 64, "%s", path);
+			}
+		}
+		daxctl_unref(ctx);
+	}
+	if (n == 0 && glob("/dev/dax*", 0, NULL, &g) == 0) {
+		for (size_t i = 0; i < g.gl_pathc && n < max; i++) {
+			struct stat st;
+
+			if (stat(g.gl_pathv[i], &st) == 0 && S_ISCHR(st.st_mode))
+				snprintf(paths[n++], 64, "%s", g.gl_pathv[i]);
+		}
+		globfree(&g);
+	}
+	qsort(paths, n, 64, dax_cmp);
+	return n;
+}
