@@ -77,4 +77,60 @@ int pin_translate(struct pin_container *c, uint64_t iova, uint64_t len, struct p
 int pin_dma_rw(struct pin_container *c, int media_fd, uint64_t media_off, uint64_t iova,
 	       uint64_t len, bool to_ram, struct err *e);
 
+/* ---- Additions (pinning work, issue 3) ---- */
+
+/* A guest-RAM region as the VMM sees it; pinning maps it at iova == gpa. */
+struct pin_region {
+	uint64_t gpa;		/* guest physical address, becomes the IOVA */
+	void *host;		/* host mapping of the region */
+	uint64_t size;		/* bytes */
+	uint64_t page_size;	/* backing page size in bytes (4 KiB, 2 MiB, devdax alignment) */
+};
+typedef int (*pin_region_fn)(const struct pin_region *r, void *data);
+/* Supplied by the VMM: calls fn(region, data) for every RAM region, stops at the first
+ * non-zero return and returns it. Pinning never reaches into VMM internals. */
+typedef int (*pin_region_visitor)(void *opaque, pin_region_fn fn, void *data);
+
+/* Maps every region READ|WRITE at iova = gpa. On failure unmaps what it mapped. */
+int pin_map_regions(struct pin_container *c, pin_region_visitor visit, void *opaque,
+		    struct err *e);
+/* Unmaps every mapping (type1v2 VFIO_DMA_UNMAP_FLAG_ALL); *unmapped may be NULL. */
+int pin_unmap_all(struct pin_container *c, uint64_t *unmapped, struct err *e);
+
+/* Why this backend was chosen (auto selection), for the report and summary. */
+const char *pin_container_why(const struct pin_container *c);
+
+/* One mapping as seen by the validator. */
+struct pin_mapping_view {
+	uint64_t iova;		/* device address */
+	uint64_t vaddr;		/* host virtual address */
+	uint64_t size;		/* bytes */
+	uint64_t page_size;	/* backing page size, bytes */
+	uint32_t flags;		/* PIN_DMA_* */
+};
+/* Calls fn for every mapping in IOVA order (under the container's read lock: fn must not
+ * map or unmap). Stops at the first non-zero return and returns it. */
+int pin_for_each_mapping(struct pin_container *c,
+			 int (*fn)(const struct pin_mapping_view *m, void *data), void *data);
+
+/* Pins the backend holds right now: one per backing page (folio), as the kernel counts
+ * long-term pins. The mock counts the same way without pinning. */
+uint64_t pin_container_pinned_pages(struct pin_container *c);
+uint64_t pin_container_pinned_bytes(struct pin_container *c);
+
+/* Called after every successful unmap of one mapping (the validator's release check).
+ * Runs with the container's write lock held: it must not call back into the container. */
+typedef void (*pin_unmap_hook)(const struct pin_mapping_view *m, void *opaque);
+void pin_set_unmap_hook(struct pin_container *c, pin_unmap_hook fn, void *opaque);
+
+/* vfio only: the device fd (VFIO_GROUP_GET_DEVICE_FD) of the --vfio device, owned by the
+ * container (do not close it). -ENODEV for other backends. */
+int pin_vfio_device_fd(struct pin_container *c);
+
+/* The --vfio argument: "DDDD:BB:DD.F" in lower-case hex, as sysfs names PCI devices. */
+bool pin_vfio_address_valid(const char *addr);
+
+/* mock only: make the next map fail with -errno (unit tests of error paths); 0 = off. */
+void pin_mock_fail_next_map(struct pin_container *c, int neg_errno);
+
 #endif

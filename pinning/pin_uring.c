@@ -1,0 +1,316 @@
+/* The io_uring backend: each mapping is pinned as registered buffers in a sparse buffer
+ * table (pin_user_pages(FOLL_LONGTERM)); device DMA is READ_FIXED/WRITE_FIXED through them.
+ * One ring is shared by all device threads: per-ring buffer tables (liburing 2.3) would pin
+ * every page once per ring. Submissions take sq_lock; one thread at a time reaps the CQ and
+ * hands each completion to its request by user_data. */
+#include "pinning/pin_backend.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <liburing.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "common/size.h"
+
+/* Measured on this kernel (6.18): a registered buffer may be at most 1 GiB, and a ring
+ * holds at most 16,384 buffers (IORING_MAX_REG_BUFFERS, since 5.13). */
+#define URING_BUF_MAX (1ull << 30)
+#define URING_MAX_BUFFERS 16384u
+#define URING_QUEUE_DEPTH 256u
+
+struct uring_req {
+	unsigned pending;		/* pieces submitted and not completed (cq_lock) */
+};
+
+struct uring_piece {
+	struct uring_req *req;
+	uint64_t host;			/* where in RAM */
+	uint64_t media_off;		/* where in the media file */
+	uint32_t len;			/* bytes still to move */
+	uint16_t buf;			/* registered buffer index */
+	int res;			/* last completion result */
+};
+
+struct uring_state {
+	struct io_uring ring;
+	pthread_mutex_t sq_lock;	/* SQE allocation and submit */
+	pthread_mutex_t cq_lock;	/* reaping and request completion counts */
+	pthread_cond_t cq_cond;		/* a reaper finished a batch */
+	bool reaping;			/* a thread is waiting in the kernel for CQEs */
+	uint8_t slot_used[URING_MAX_BUFFERS];
+};
+
+static int uring_open(struct pin_container *c, const struct pin_options *opt, struct err *e)
+{
+	struct uring_state *s = calloc(1, sizeof(*s));
+	int ret;
+
+	if (!s)
+		return err_set(e, -ENOMEM, "out of memory allocating the io_uring backend");
+	ret = io_uring_queue_init(URING_QUEUE_DEPTH, &s->ring, 0);
+	if (ret) {
+		free(s);
+		if (ret == -ENOSYS || ret == -EPERM)
+			return err_set(e, -ENODEV,
+				       "io_uring is unavailable (%s): enable it (sysctl kernel.io_uring_disabled=0) "
+				       "or choose --pin vfio/iommufd", strerror(-ret));
+		return err_set(e, ret, "io_uring_queue_init failed: %s", strerror(-ret));
+	}
+	/* Sparse tables and per-buffer updates: Linux 5.19 (IORING_RSRC_REGISTER_SPARSE). */
+	ret = io_uring_register_buffers_sparse(&s->ring, URING_MAX_BUFFERS);
+	if (ret) {
+		io_uring_queue_exit(&s->ring);
+		free(s);
+		return err_set(e, ret == -EINVAL ? -ENODEV : ret,
+			       "io_uring cannot register a sparse buffer table (%s): Linux 5.19 or newer is needed",
+			       strerror(-ret));
+	}
+	pthread_mutex_init(&s->sq_lock, NULL);
+	pthread_mutex_init(&s->cq_lock, NULL);
+	pthread_cond_init(&s->cq_cond, NULL);
+	c->priv = s;
+	c->max_mappings = URING_MAX_BUFFERS;
+	return 0;
+}
+
+static void uring_close(struct pin_container *c)
+{
+	struct uring_state *s = c->priv;
+
+	/* Unregistering the table and closing the ring releases any pin left behind. */
+	io_uring_unregister_buffers(&s->ring);
+	io_uring_queue_exit(&s->ring);
+	pthread_mutex_destroy(&s->sq_lock);
+	pthread_mutex_destroy(&s->cq_lock);
+	pthread_cond_destroy(&s->cq_cond);
+	free(s);
+}
+
+/* First index of n consecutive free buffer slots, or -1. */
+static int find_slots(struct uring_state *s, uint32_t n)
+{
+	uint32_t run = 0;
+
+	for (uint32_t i = 0; i < URING_MAX_BUFFERS; i++) {
+		run = s->slot_used[i] ? 0 : run + 1;
+		if (run == n)
+			return (int)(i + 1 - n);
+	}
+	return -1;
+}
+
+static int set_slot(struct uring_state *s, uint32_t slot, uint64_t addr, uint64_t len)
+{
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)addr, .iov_len = len };
+	__u64 tag = 0;
+	int ret = io_uring_register_buffers_update_tag(&s->ring, slot, &iov, &tag, 1);
+
+	return ret == 1 ? 0 : ret < 0 ? ret : -EIO;
+}
+
+static int uring_map(struct pin_container *c, struct pin_mapping *m, struct err *e)
+{
+	struct uring_state *s = c->priv;
+	uint32_t n = pin_slots_for(m->size, URING_BUF_MAX);
+	int first = find_slots(s, n);
+	char sz[32];
+
+	if (first < 0)
+		return err_set(e, -ENOSPC,
+			       "the io_uring buffer table has no %u free consecutive slots of %u (one per GiB "
+			       "mapped): unmap something or map fewer, larger regions",
+			       n, URING_MAX_BUFFERS);
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t off = (uint64_t)i * URING_BUF_MAX;
+		uint64_t len = m->size - off < URING_BUF_MAX ? m->size - off : URING_BUF_MAX;
+		int ret = set_slot(s, (uint32_t)first + i, m->vaddr + off, len);
+
+		if (ret) {
+			while (i--)
+				set_slot(s, (uint32_t)first + i, 0, 0);
+			if (ret == -ENOMEM)
+				return pin_memlock_error(e, m->size, "io_uring registered buffers");
+			if (ret == -EFAULT || ret == -EOPNOTSUPP)
+				return err_set(e, -EFAULT,
+					       "the kernel refused to pin %s at 0x%" PRIx64 " long-term (%s): page-cache "
+					       "files on a disk filesystem cannot be pinned; use devdax, hugetlbfs, "
+					       "memfd, tmpfs or anonymous memory",
+					       size_format(m->size, sz, sizeof(sz)), m->vaddr, strerror(-ret));
+			return err_set(e, ret, "io_uring buffer registration of %s at 0x%" PRIx64 " failed: %s",
+				       size_format(m->size, sz, sizeof(sz)), m->vaddr, strerror(-ret));
+		}
+		s->slot_used[first + i] = 1;
+	}
+	m->slot = (uint32_t)first;
+	m->nr_slots = n;
+	c->used_slots += n;
+	return 0;
+}
+
+static int uring_unmap(struct pin_container *c, struct pin_mapping *m, struct err *e)
+{
+	struct uring_state *s = c->priv;
+	int ret = 0;
+
+	/* Replacing a slot with an empty iovec drops its node; with no request in flight (the
+	 * container's write lock) the pages are unpinned before the syscall returns (6.13+
+	 * per-node refcounts; older kernels defer to the next quiesce). */
+	for (uint32_t i = 0; i < m->nr_slots; i++) {
+		int r = set_slot(s, m->slot + i, 0, 0);
+
+		if (r && !ret)
+			ret = err_set(e, r, "io_uring could not unregister buffer %u: %s", m->slot + i,
+				      strerror(-r));
+		if (!r)
+			s->slot_used[m->slot + i] = 0;
+	}
+	if (!ret)
+		c->used_slots -= m->nr_slots;
+	return ret;
+}
+
+static void uring_info(struct pin_container *c, struct pin_info *info)
+{
+	info->pgsize_bitmap = 1ull << 12;	/* any multiple of 4 KiB */
+	info->iova_ranges[0].start = 0;
+	info->iova_ranges[0].end = UINT64_MAX;
+	info->nr_iova_ranges = 1;
+}
+
+static int submit_pieces(struct uring_state *s, int fd, struct uring_piece *p, size_t n, bool to_ram)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&s->sq_lock);
+	for (size_t i = 0; i < n; i++) {
+		struct io_uring_sqe *sqe;
+
+		while (!(sqe = io_uring_get_sqe(&s->ring))) {
+			ret = io_uring_submit(&s->ring);
+			if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
+				goto out;
+		}
+		if (to_ram)
+			io_uring_prep_read_fixed(sqe, fd, (void *)(uintptr_t)p[i].host, p[i].len,
+						 p[i].media_off, p[i].buf);
+		else
+			io_uring_prep_write_fixed(sqe, fd, (void *)(uintptr_t)p[i].host, p[i].len,
+						  p[i].media_off, p[i].buf);
+		io_uring_sqe_set_data(sqe, &p[i]);
+	}
+	do
+		ret = io_uring_submit(&s->ring);
+	while (ret == -EINTR || ret == -EAGAIN || ret == -EBUSY);
+out:
+	pthread_mutex_unlock(&s->sq_lock);
+	return ret < 0 ? ret : 0;
+}
+
+/* Waits until req has no piece in flight. Whoever reaps dispatches every CQE it finds. */
+static void wait_req(struct uring_state *s, struct uring_req *req)
+{
+	pthread_mutex_lock(&s->cq_lock);
+	while (req->pending) {
+		struct io_uring_cqe *cqe;
+		int ret;
+
+		if (s->reaping) {
+			pthread_cond_wait(&s->cq_cond, &s->cq_lock);
+			continue;
+		}
+		s->reaping = true;
+		pthread_mutex_unlock(&s->cq_lock);
+		ret = io_uring_wait_cqe(&s->ring, &cqe);
+		pthread_mutex_lock(&s->cq_lock);
+		if (!ret) {
+			unsigned head, seen = 0;
+
+			io_uring_for_each_cqe(&s->ring, head, cqe) {
+				struct uring_piece *p = io_uring_cqe_get_data(cqe);
+
+				p->res = cqe->res;
+				p->req->pending--;
+				seen++;
+			}
+			io_uring_cq_advance(&s->ring, seen);
+		}
+		s->reaping = false;
+		pthread_cond_broadcast(&s->cq_cond);
+	}
+	pthread_mutex_unlock(&s->cq_lock);
+}
+
+static int uring_dma_rw(struct pin_container *c, int media_fd, uint64_t media_off,
+			const struct pin_mapping *m, uint64_t iova, uint64_t len, bool to_ram,
+			struct err *e)
+{
+	struct uring_state *s = c->priv;
+	uint64_t off = iova - m->iova;
+	size_t n = (size_t)((off + len - 1) / URING_BUF_MAX - off / URING_BUF_MAX + 1);
+	struct uring_piece stack[4], *p = n <= 4 ? stack : calloc(n, sizeof(*p));
+	struct uring_req req = { 0 };
+	int ret = 0;
+
+	if (!p)
+		return err_set(e, -ENOMEM, "out of memory for a DMA request");
+	/* Split at the 1 GiB registered-buffer boundaries. */
+	for (size_t i = 0; i < n; i++) {
+		uint64_t in_buf = off % URING_BUF_MAX;
+		uint64_t piece = URING_BUF_MAX - in_buf < len ? URING_BUF_MAX - in_buf : len;
+
+		p[i] = (struct uring_piece){ .req = &req, .host = m->vaddr + off, .media_off = media_off,
+					     .len = (uint32_t)piece,
+					     .buf = (uint16_t)(m->slot + off / URING_BUF_MAX) };
+		off += piece;
+		media_off += piece;
+		len -= piece;
+	}
+	while (n) {
+		size_t left = 0;
+
+		pthread_mutex_lock(&s->cq_lock);
+		req.pending = (unsigned)n;
+		pthread_mutex_unlock(&s->cq_lock);
+		ret = submit_pieces(s, media_fd, p, n, to_ram);
+		if (ret) {
+			/* Nothing was submitted for the pieces left in the SQ; fail loudly. */
+			err_set(e, ret, "io_uring submit failed: %s", strerror(-ret));
+			break;
+		}
+		wait_req(s, &req);
+		/* Short transfers continue from where they stopped; errors end the request. */
+		for (size_t i = 0; i < n; i++) {
+			if (p[i].res < 0) {
+				ret = err_set(e, p[i].res, "device DMA %s media at offset %" PRIu64 " failed: %s",
+					      to_ram ? "reading" : "writing", p[i].media_off, strerror(-p[i].res));
+			} else if (p[i].res == 0) {
+				ret = err_set(e, -EIO, "device media ends before offset %" PRIu64
+					      ": make the media file larger", p[i].media_off);
+			} else if ((uint32_t)p[i].res < p[i].len) {
+				struct uring_piece q = p[i];
+
+				q.host += (uint64_t)q.res;
+				q.media_off += (uint64_t)q.res;
+				q.len -= (uint32_t)q.res;
+				p[left++] = q;
+			}
+		}
+		if (ret)
+			break;
+		n = left;
+	}
+	if (p != stack)
+		free(p);
+	return ret;
+}
+
+const struct pin_backend_ops pin_uring_ops = {
+	.open = uring_open,
+	.close = uring_close,
+	.map = uring_map,
+	.unmap = uring_unmap,
+	.info = uring_info,
+	.dma_rw = uring_dma_rw,
+};

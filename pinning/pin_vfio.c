@@ -1,0 +1,272 @@
+/* The vfio backend: a /dev/vfio/vfio container with the type1v2 IOMMU, attached through
+ * the IOMMU group of the PCI device given by address. The kernel pins on VFIO_IOMMU_MAP_DMA. */
+#include "pinning/pin_backend.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/vfio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "common/size.h"
+
+struct vfio_state {
+	int container;			/* /dev/vfio/vfio */
+	int group;			/* /dev/vfio/N */
+	int device;			/* VFIO_GROUP_GET_DEVICE_FD */
+	struct pin_info info;		/* from VFIO_IOMMU_GET_INFO at open */
+};
+
+/* "DDDD:BB:DD.F", lower-case hex, as sysfs names PCI devices. */
+bool pin_vfio_address_valid(const char *addr)
+{
+	static const char pat[] = "xxxx:xx:xx.x";
+
+	if (!addr || strlen(addr) != sizeof(pat) - 1)
+		return false;
+	for (size_t i = 0; pat[i]; i++) {
+		char ch = addr[i];
+
+		if (pat[i] != 'x' ? ch != pat[i] : !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+			return false;
+	}
+	/* device 0..1f, function 0..7 */
+	return strtoul(addr + 8, NULL, 16) <= 0x1f && addr[11] <= '7';
+}
+
+/* Reads VFIO_IOMMU_GET_INFO and its capability chain (IOVA ranges since 5.4, DMA avail 5.10). */
+static int read_info(struct vfio_state *s, struct err *e)
+{
+	struct vfio_iommu_type1_info *info;
+	uint32_t argsz = sizeof(*info);
+
+	for (int pass = 0; pass < 2; pass++) {
+		info = calloc(1, argsz);
+		if (!info)
+			return err_set(e, -ENOMEM, "out of memory reading the VFIO IOMMU info");
+		info->argsz = argsz;
+		if (ioctl(s->container, VFIO_IOMMU_GET_INFO, info)) {
+			int ret = -errno;
+
+			free(info);
+			return err_set(e, ret, "VFIO_IOMMU_GET_INFO failed: %s", strerror(-ret));
+		}
+		if (info->argsz <= argsz)
+			break;
+		argsz = info->argsz;
+		free(info);
+		info = NULL;
+	}
+	if (!info)
+		return err_set(e, -EIO, "VFIO_IOMMU_GET_INFO keeps growing its capability chain");
+	s->info.pgsize_bitmap = (info->flags & VFIO_IOMMU_INFO_PGSIZES) ? info->iova_pgsizes : 4096;
+	s->info.dma_avail = 65535;	/* type1's default dma_entry_limit */
+	if ((info->flags & VFIO_IOMMU_INFO_CAPS) && info->cap_offset) {
+		uint32_t off = info->cap_offset;
+
+		while (off && off + sizeof(struct vfio_info_cap_header) <= info->argsz) {
+			struct vfio_info_cap_header *h = (void *)((char *)info + off);
+
+			if (h->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE) {
+				struct vfio_iommu_type1_info_cap_iova_range *r = (void *)h;
+
+				for (uint32_t i = 0; i < r->nr_iovas && i < PIN_MAX_IOVA_RANGES; i++) {
+					s->info.iova_ranges[i].start = r->iova_ranges[i].start;
+					s->info.iova_ranges[i].end = r->iova_ranges[i].end;
+					s->info.nr_iova_ranges = i + 1;
+				}
+			} else if (h->id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL) {
+				s->info.dma_avail = ((struct vfio_iommu_type1_info_dma_avail *)h)->avail;
+			}
+			if (h->next <= off)
+				break;
+			off = h->next;
+		}
+	}
+	free(info);
+	return 0;
+}
+
+static int group_of(const char *addr, int *group, struct err *e)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	ssize_t n;
+	const char *base;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", addr);
+	if (access(path, F_OK))
+		return err_set(e, -ENODEV, "no PCI device %s (%s does not exist): check the address with lspci -D",
+			       addr, path);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", addr);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return err_set(e, -ENODEV,
+			       "PCI device %s has no IOMMU group: enable an IOMMU (intel_iommu=on, or QEMU "
+			       "-device intel-iommu) so VFIO can isolate it", addr);
+	link[n] = 0;
+	base = strrchr(link, '/');
+	*group = atoi(base ? base + 1 : link);
+	return 0;
+}
+
+static int vfio_open(struct pin_container *c, const struct pin_options *opt, struct err *e)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	struct vfio_state *s;
+	char path[64];
+	int group_nr, ret;
+
+	if (!pin_vfio_address_valid(opt->vfio_device))
+		return err_set(e, -EINVAL,
+			       "'%s' is not a PCI address: give DDDD:BB:DD.F in lower-case hex, e.g. 0000:00:03.0",
+			       opt->vfio_device ? opt->vfio_device : "");
+	if (access("/dev/vfio/vfio", F_OK))
+		return err_set(e, -ENODEV,
+			       "VFIO is unavailable: /dev/vfio/vfio does not exist; load vfio-pci and "
+			       "vfio_iommu_type1 (modprobe vfio-pci) or use --pin io_uring");
+	ret = group_of(opt->vfio_device, &group_nr, e);
+	if (ret)
+		return ret;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return err_set(e, -ENOMEM, "out of memory allocating the vfio backend");
+	s->group = s->device = -1;
+	s->container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	if (s->container < 0) {
+		ret = err_set(e, -errno, "cannot open /dev/vfio/vfio: %s (run as root)", strerror(errno));
+		goto fail;
+	}
+	if (ioctl(s->container, VFIO_GET_API_VERSION) != VFIO_API_VERSION ||
+	    ioctl(s->container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0) {
+		ret = err_set(e, -ENODEV,
+			      "the VFIO container does not offer the type1v2 IOMMU: load vfio_iommu_type1");
+		goto fail;
+	}
+	snprintf(path, sizeof(path), "/dev/vfio/%d", group_nr);
+	s->group = open(path, O_RDWR | O_CLOEXEC);
+	if (s->group < 0) {
+		ret = err_set(e, -errno,
+			      "cannot open %s for %s: %s; bind the device to vfio-pci "
+			      "(echo vfio-pci > /sys/bus/pci/devices/%s/driver_override)",
+			      path, opt->vfio_device, strerror(errno), opt->vfio_device);
+		goto fail;
+	}
+	if (ioctl(s->group, VFIO_GROUP_GET_STATUS, &status) || !(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		ret = err_set(e, -EBUSY,
+			      "IOMMU group %d of %s is not viable: bind every device of the group to vfio-pci",
+			      group_nr, opt->vfio_device);
+		goto fail;
+	}
+	if (ioctl(s->group, VFIO_GROUP_SET_CONTAINER, &s->container) ||
+	    ioctl(s->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)) {
+		ret = err_set(e, -errno, "cannot attach IOMMU group %d to a type1v2 container: %s",
+			      group_nr, strerror(errno));
+		goto fail;
+	}
+	s->device = ioctl(s->group, VFIO_GROUP_GET_DEVICE_FD, opt->vfio_device);
+	if (s->device < 0) {
+		ret = err_set(e, -errno, "VFIO_GROUP_GET_DEVICE_FD for %s failed: %s", opt->vfio_device,
+			      strerror(errno));
+		goto fail;
+	}
+	ret = read_info(s, e);
+	if (ret)
+		goto fail;
+	c->priv = s;
+	c->max_mappings = s->info.dma_avail;
+	return 0;
+fail:
+	if (s->device >= 0)
+		close(s->device);
+	if (s->group >= 0)
+		close(s->group);
+	if (s->container >= 0)
+		close(s->container);
+	free(s);
+	return ret;
+}
+
+static void vfio_close(struct pin_container *c)
+{
+	struct vfio_state *s = c->priv;
+
+	/* Closing the last fd of the container unmaps and unpins whatever is left. */
+	close(s->device);
+	close(s->group);
+	close(s->container);
+	free(s);
+}
+
+static int vfio_map(struct pin_container *c, struct pin_mapping *m, struct err *e)
+{
+	struct vfio_state *s = c->priv;
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = ((m->flags & PIN_DMA_READ) ? VFIO_DMA_MAP_FLAG_READ : 0) |
+			 ((m->flags & PIN_DMA_WRITE) ? VFIO_DMA_MAP_FLAG_WRITE : 0),
+		.vaddr = m->vaddr,
+		.iova = m->iova,
+		.size = m->size,
+	};
+	char sz[32];
+
+	if (c->used_slots + 1 > c->max_mappings)
+		return err_set(e, -ENOSPC, "the VFIO container allows no more mappings (%zu in use)",
+			       c->used_slots);
+	if (ioctl(s->container, VFIO_IOMMU_MAP_DMA, &map)) {
+		int ret = -errno;
+
+		if (ret == -ENOMEM)
+			return pin_memlock_error(e, m->size, "VFIO");
+		return err_set(e, ret, "VFIO_IOMMU_MAP_DMA of %s at iova 0x%" PRIx64 " failed: %s%s",
+			       size_format(m->size, sz, sizeof(sz)), m->iova, strerror(-ret),
+			       ret == -EFAULT ? " (the memory cannot be pinned long-term: page cache on a "
+						"disk filesystem is refused; use devdax, hugetlbfs, memfd or anon)" : "");
+	}
+	m->nr_slots = 1;
+	c->used_slots++;
+	return 0;
+}
+
+static int vfio_unmap(struct pin_container *c, struct pin_mapping *m, struct err *e)
+{
+	struct vfio_state *s = c->priv;
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap), .iova = m->iova, .size = m->size,
+	};
+
+	if (ioctl(s->container, VFIO_IOMMU_UNMAP_DMA, &unmap))
+		return err_set(e, -errno, "VFIO_IOMMU_UNMAP_DMA at iova 0x%" PRIx64 " failed: %s", m->iova,
+			       strerror(errno));
+	c->used_slots--;
+	return 0;
+}
+
+static void vfio_info(struct pin_container *c, struct pin_info *info)
+{
+	struct vfio_state *s = c->priv;
+
+	info->pgsize_bitmap = s->info.pgsize_bitmap;
+	info->nr_iova_ranges = s->info.nr_iova_ranges;
+	memcpy(info->iova_ranges, s->info.iova_ranges, sizeof(info->iova_ranges));
+}
+
+int pin_vfio_device_fd(struct pin_container *c)
+{
+	if (c->backend != PIN_VFIO)
+		return -ENODEV;
+	return ((struct vfio_state *)c->priv)->device;
+}
+
+const struct pin_backend_ops pin_vfio_ops = {
+	.open = vfio_open,
+	.close = vfio_close,
+	.map = vfio_map,
+	.unmap = vfio_unmap,
+	.info = vfio_info,
+};
