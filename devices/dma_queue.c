@@ -1,0 +1,274 @@
+/* DMA engine queues: device threads that read descriptors through the pins, move the data with
+ * pin_dma_rw() and write completions back through the pins. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "devices/dma_internal.h"
+
+#define STAT_ADD(q, field, n) __atomic_fetch_add(&(q)->stats.field, (n), __ATOMIC_RELAXED)
+
+uint64_t dma_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Like an IOMMU walk: every byte of [iova, +len) must be mapped with the permission `need`;
+ * the range may span adjacent mappings. Nothing is touched. */
+static bool iova_range_ok(struct pin_container *c, uint64_t iova, uint64_t len, uint32_t need)
+{
+	if (iova + len < iova)
+		return false;
+	while (len) {
+		struct pin_translation t;
+		uint64_t n;
+
+		if (pin_translate(c, iova, 1, &t) < 0 || (t.flags & need) != need || !t.len)
+			return false;
+		n = t.len < len ? t.len : len;
+		iova += n;
+		len -= n;
+	}
+	return true;
+}
+
+/* Moves [iova, +len) <-> media at media_off, one mapping at a time (a real IOMMU would let a
+ * transfer run across adjacent mappings; pin_dma_rw works within one). */
+static uint32_t dma_move(struct dma_queue *q, uint64_t media_off, uint64_t iova, uint64_t len,
+			 bool to_ram)
+{
+	struct dma_engine *dma = q->dma;
+
+	while (len) {
+		struct pin_translation t;
+		struct err e = { 0 };
+		uint64_t n;
+		int ret;
+
+		if (pin_translate(dma->pins, iova, 1, &t) < 0 || !t.len)
+			return DMA_ST_IOMMU_FAULT;
+		n = t.len < len ? t.len : len;
+		ret = pin_dma_rw(dma->pins, dma->media.fd, media_off, iova, n, to_ram, &e);
+		if (ret == -EFAULT)
+			return DMA_ST_IOMMU_FAULT;
+		if (ret < 0)
+			return DMA_ST_MEDIA_ERROR;
+		iova += n;
+		media_off += n;
+		len -= n;
+	}
+	return DMA_ST_OK;
+}
+
+static void note_verify_failure(struct dma_engine *dma, uint64_t gpa)
+{
+	pthread_mutex_lock(&dma->lock);
+	if (!dma->first_failure_gpa)
+		dma->first_failure_gpa = gpa;
+	pthread_mutex_unlock(&dma->lock);
+}
+
+static bool media_range_ok(const struct dma_engine *dma, uint64_t off, uint64_t len, bool write)
+{
+	uint64_t lo = write ? dma_media_read_bytes(dma->media.bytes) : 0;
+	uint64_t hi = dma_media_scratch_off(dma->media.bytes);
+
+	return off >= lo && off <= hi && len <= hi - off && off % dma->media.align == 0;
+}
+
+static uint32_t ram_to_ram(struct dma_queue *q, const struct dma_desc *d)
+{
+	struct dma_engine *dma = q->dma;
+
+	if (!iova_range_ok(dma->pins, d->iova, d->len, PIN_DMA_READ) ||
+	    !iova_range_ok(dma->pins, d->iova2, d->len, PIN_DMA_WRITE))
+		return DMA_ST_IOMMU_FAULT;
+	/* Bounce through this queue's private scratch of the media. */
+	for (uint64_t done = 0; done < d->len;) {
+		uint64_t n = d->len - done < q->scratch_bytes ? d->len - done : q->scratch_bytes;
+		uint32_t st = dma_move(q, q->scratch_off, d->iova + done, n, false);
+
+		if (st == DMA_ST_OK)
+			st = dma_move(q, q->scratch_off, d->iova2 + done, n, true);
+		if (st != DMA_ST_OK)
+			return st;
+		done += n;
+	}
+	return DMA_ST_OK;
+}
+
+static uint32_t process_desc(struct dma_queue *q, const struct dma_desc *d)
+{
+	struct dma_engine *dma = q->dma;
+	uint64_t align = dma->media.align;
+	uint64_t bad_off = 0;
+	uint32_t st;
+
+	if (d->op < DMA_OP_MEDIA_TO_RAM || d->op > DMA_OP_RAM_TO_RAM)
+		return DMA_ST_BAD_OP;
+	if (!d->len || d->len > DMA_MAX_DESC_LEN || d->len % align || d->iova % align ||
+	    (d->op == DMA_OP_RAM_TO_RAM && d->iova2 % align))
+		return DMA_ST_BAD_LEN;
+	switch (d->op) {
+	case DMA_OP_MEDIA_TO_RAM:
+		if (!media_range_ok(dma, d->media_off, d->len, false))
+			return DMA_ST_MEDIA_RANGE;
+		if (!iova_range_ok(dma->pins, d->iova, d->len, PIN_DMA_WRITE))
+			return DMA_ST_IOMMU_FAULT;
+		return dma_move(q, d->media_off, d->iova, d->len, true);
+	case DMA_OP_RAM_TO_MEDIA:
+		if (!media_range_ok(dma, d->media_off, d->len, true))
+			return DMA_ST_MEDIA_RANGE;
+		if (!iova_range_ok(dma->pins, d->iova, d->len, PIN_DMA_READ))
+			return DMA_ST_IOMMU_FAULT;
+		st = dma_move(q, d->media_off, d->iova, d->len, false);
+		if (st != DMA_ST_OK || !dma->cfg.verify_writes)
+			return st;
+		if (dma_media_verify(&dma->media, d->media_off, d->len, d->pattern_seed, 0, q->bounce,
+				     DMA_QUEUE_BUF, &bad_off) < 0) {
+			STAT_ADD(q, host_verify_failures, 1);
+			note_verify_failure(dma, d->iova + (bad_off - d->media_off));
+			return DMA_ST_VERIFY_FAIL;
+		}
+		return DMA_ST_OK;
+	default:
+		return ram_to_ram(q, d);
+	}
+}
+
+static void count_status(struct dma_queue *q, struct dma_ring *ring, uint32_t st, uint64_t len)
+{
+	switch (st) {
+	case DMA_ST_OK:
+		STAT_ADD(q, transfers, 1);
+		STAT_ADD(q, bytes, len);
+		break;
+	case DMA_ST_IOMMU_FAULT:
+		STAT_ADD(q, iommu_faults, 1);
+		__atomic_fetch_add(&ring->faults, 1, __ATOMIC_RELAXED);
+		break;
+	case DMA_ST_BAD_OP:
+		STAT_ADD(q, bad_ops, 1);
+		break;
+	case DMA_ST_BAD_LEN:
+		STAT_ADD(q, bad_lens, 1);
+		break;
+	case DMA_ST_MEDIA_RANGE:
+		STAT_ADD(q, media_range, 1);
+		break;
+	case DMA_ST_MEDIA_ERROR:
+		STAT_ADD(q, media_errors, 1);
+		break;
+	default:
+		break;	/* DMA_ST_VERIFY_FAIL was counted where it was found */
+	}
+}
+
+/* A ring access the IOMMU refuses: counted as a fault, the ring is left alone. */
+static void *ring_translate(struct dma_queue *q, struct dma_ring *ring, uint64_t iova, uint64_t len)
+{
+	struct pin_translation t;
+	const uint32_t need = PIN_DMA_READ | PIN_DMA_WRITE;
+
+	if (pin_translate(q->dma->pins, iova, len, &t) < 0 || (t.flags & need) != need) {
+		STAT_ADD(q, iommu_faults, 1);
+		STAT_ADD(q, ring_faults, 1);
+		__atomic_fetch_add(&ring->faults, 1, __ATOMIC_RELAXED);
+		return NULL;
+	}
+	return t.host;
+}
+
+void dma_queue_service_ring(struct dma_queue *q, unsigned r)
+{
+	struct dma_engine *dma = q->dma;
+	struct dma_ring *ring = &dma->rings[r];
+	struct dma_ring_header *hdr = ring_translate(q, ring, ring->iova, sizeof(*hdr));
+	uint32_t prod;
+
+	if (!hdr)
+		return;
+	if (__atomic_load_n(&hdr->magic, __ATOMIC_ACQUIRE) != DMA_RING_MAGIC) {
+		STAT_ADD(q, ring_errors, 1);
+		ring->armed = false;	/* not initialised: wait for the next doorbell */
+		return;
+	}
+	prod = __atomic_load_n(&hdr->prod, __ATOMIC_ACQUIRE);
+	if (prod - ring->cons > dma->ring_entries) {
+		STAT_ADD(q, ring_errors, 1);	/* the guest ran past the ring: drop what it claims */
+		ring->cons = prod;
+		__atomic_store_n(&hdr->cons, ring->cons, __ATOMIC_RELEASE);
+		return;
+	}
+	while (ring->cons != prod) {
+		uint64_t iova = ring->iova + sizeof(*hdr) +
+				(uint64_t)(ring->cons % dma->ring_entries) * sizeof(struct dma_desc);
+		struct dma_desc *gd = ring_translate(q, ring, iova, sizeof(*gd));
+
+		if (gd) {
+			/* One snapshot: the guest cannot change the request while it is served. */
+			struct dma_desc d;
+			uint32_t st;
+
+			memcpy(&d, gd, sizeof(d));
+			st = process_desc(q, &d);
+			count_status(q, ring, st, d.len);
+			__atomic_store_n(&gd->status, st, __ATOMIC_RELEASE);
+		}
+		ring->cons++;
+		__atomic_store_n(&hdr->cons, ring->cons, __ATOMIC_RELEASE);
+		if (ring->cons == prod)
+			prod = __atomic_load_n(&hdr->prod, __ATOMIC_ACQUIRE);
+		if (prod - ring->cons > dma->ring_entries)
+			break;	/* caught on the next pass */
+	}
+}
+
+/* Consumes a pending kick on the ring's eventfd; true when there was one. */
+static bool take_kick(struct dma_ring *ring)
+{
+	uint64_t n;
+
+	return read(ring->kick_fd, &n, sizeof(n)) == sizeof(n);
+}
+
+void *dma_queue_main(void *arg)
+{
+	struct dma_queue *q = arg;
+	struct dma_engine *dma = q->dma;
+	struct pollfd pfd[DMA_MAX_RINGS + 1];
+	unsigned ring_of[DMA_MAX_RINGS + 1];
+	unsigned n = 0;
+
+	pfd[n++] = (struct pollfd){ .fd = q->wake_fd, .events = POLLIN };
+	for (unsigned r = q->index; r < dma->nr_rings; r += dma->nr_queues) {
+		ring_of[n] = r;
+		pfd[n++] = (struct pollfd){ .fd = dma->rings[r].kick_fd, .events = POLLIN };
+	}
+	for (;;) {
+		bool stopping;
+
+		/* The timeout only bounds how long a lost wake-up could stall a ring. */
+		poll(pfd, n, 100);
+		stopping = __atomic_load_n(&dma->stopping, __ATOMIC_ACQUIRE);
+		for (unsigned i = 1; i < n; i++) {
+			struct dma_ring *ring = &dma->rings[ring_of[i]];
+
+			if (take_kick(ring)) {
+				STAT_ADD(q, doorbells, 1);
+				ring->armed = true;
+			}
+			if (ring->armed)
+				dma_queue_service_ring(q, ring_of[i]);
+		}
+		if (stopping)
+			break;	/* the pass above ran after stop was seen: everything submitted is done */
+	}
+	return NULL;
+}
