@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -97,6 +98,13 @@ static int backing_open_devdax(const struct backing_request *req, struct backing
 	return 0;
 }
 
+static bool backing_on_devtmpfs(const char *dir)
+{
+	struct stat d, dev;
+
+	return stat(dir, &d) == 0 && stat("/dev", &dev) == 0 && d.st_dev == dev.st_dev;
+}
+
 /* Opens (or, in a tmpfs/hugetlbfs directory, creates) the file; -ENOENT when missing. */
 static int backing_open_file(struct backing *b, struct statfs *fs, struct err *e)
 {
@@ -111,7 +119,8 @@ static int backing_open_file(struct backing *b, struct statfs *fs, struct err *e
 	if (errno != ENOENT)
 		return err_set(e, -errno, "cannot open %s: %s", b->path, strerror(errno));
 	snprintf(dir, sizeof(dir), "%s", b->path);
-	if (statfs(dirname(dir), fs) < 0 ||
+	/* devtmpfs reports the tmpfs magic: never create "devices" (a mistyped /dev/daxX.Y). */
+	if (statfs(dirname(dir), fs) < 0 || backing_on_devtmpfs(dir) ||
 	    (fs->f_type != BACKING_TMPFS_MAGIC && fs->f_type != BACKING_HUGETLBFS_MAGIC))
 		return err_set(e, -ENOENT, "%s does not exist: give an existing /dev/daxX.Y, a file on hugetlbfs or tmpfs (a new file is created only in a tmpfs or hugetlbfs directory, e.g. /dev/shm), or memfd, memfd-huge, anon",
 			       b->path);

@@ -1,0 +1,151 @@
+/* Integration: memfd, anon and tmpfs-file backings on the real kernel, the size and path
+ * errors, and auto selection; every case checked for leaked fds and mappings. */
+#include <sys/stat.h>
+
+#include "backing_check.h"
+
+#define MiB (1ULL << 20)
+#define GiB (1ULL << 30)
+
+static int fds_before;
+
+/* Opens, checks and closes one backing; nothing of it may remain. */
+static void open_ok(const char *spec, uint64_t size, enum backing_kind kind, uint64_t want_size)
+{
+	struct backing_request req = { .spec = spec, .size = size };
+	struct backing b;
+	struct err e = { 0 };
+	void *host;
+	int ret = backing_open(&req, &b, &e);
+
+	TEST_ASSERT(ret == 0, "backing_open(%s, %llu): %d %s", spec ? spec : "auto",
+		    (unsigned long long)size, ret, e.msg);
+	bk_check_open(&b, kind, want_size);
+	host = b.host;
+	backing_close(&b);
+	backing_close(&b);	/* closing twice is harmless */
+	TEST_ASSERT(bk_count_fds() == fds_before, "%s leaked an fd", spec ? spec : "auto");
+	TEST_ASSERT(bk_maps_matching(host, want_size, "daxvm-guest-ram") == 0,
+		    "%s left a mapping", spec ? spec : "auto");
+	printf("ok: %s %llu bytes -> %s\n", spec ? spec : "(auto)", (unsigned long long)want_size,
+	       backing_kind_name(kind));
+}
+
+/* Expects a failure with errno want and a message containing text; nothing left behind. */
+static void open_fails(const char *spec, uint64_t size, int want, const char *text)
+{
+	struct backing_request req = { .spec = spec, .size = size };
+	struct backing b;
+	struct err e = { 0 };
+	int maps = bk_maps_matching(NULL, 0, "daxvm-guest-ram");
+	int ret = backing_open(&req, &b, &e);
+
+	TEST_ASSERT(ret == want, "backing_open(%s, %llu) returned %d, want %d (%s)", spec,
+		    (unsigned long long)size, ret, want, e.msg);
+	TEST_ASSERT(e.code == ret && strstr(e.msg, text), "message '%s' lacks '%s'", e.msg, text);
+	TEST_ASSERT(!strchr(e.msg, '\n'), "message has a newline: '%s'", e.msg);
+	TEST_ASSERT(b.fd == -1 && b.host == NULL, "failed open left fd %d host %p", b.fd, b.host);
+	backing_close(&b);	/* harmless after a failed open */
+	TEST_ASSERT(bk_count_fds() == fds_before, "failed %s leaked an fd", spec);
+	TEST_ASSERT(bk_maps_matching(NULL, 0, "daxvm-guest-ram") == maps, "failed %s left a mapping",
+		    spec);
+	printf("ok: %s refused: %s\n", spec, e.msg);
+}
+
+static void test_sparse_5g(const char *spec, enum backing_kind kind)
+{
+	struct backing_request req = { .spec = spec, .size = 5 * GiB };
+	struct backing b;
+	struct err e = { 0 };
+	long rss = bk_status_kib("VmRSS");
+	int ret = backing_open(&req, &b, &e);
+
+	TEST_ASSERT(ret == 0, "5 GiB %s: %s", spec, e.msg);
+	/* Nothing is touched at open: the resident set grows by far less than the size. */
+	TEST_ASSERT(bk_status_kib("VmRSS") - rss < 16 * 1024, "5 GiB %s made %ld KiB resident",
+		    spec, bk_status_kib("VmRSS") - rss);
+	bk_check_open(&b, kind, 5 * GiB);
+	backing_close(&b);
+	TEST_ASSERT(bk_count_fds() == fds_before, "5 GiB %s leaked an fd", spec);
+	printf("ok: 5 GiB %s sparse\n", spec);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+
+	TEST_ASSERT(f, "create %s", path);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_tmpfs(void)
+{
+	char path[64], text[64] = "";
+	struct stat st;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/dev/shm/daxvm-backing-test-%d", (int)getpid());
+	unlink(path);
+	/* A new file in a tmpfs directory: created, sized, removed at close. */
+	open_ok(path, 64 * MiB, BACKING_TMPFS, 64 * MiB);
+	TEST_ASSERT(access(path, F_OK) != 0, "created file %s not removed at close", path);
+	/* An existing empty file: sized for the run, emptied again at close. */
+	write_file(path, "");
+	open_ok(path, 0, BACKING_TMPFS, 512 * MiB);
+	TEST_ASSERT(stat(path, &st) == 0 && st.st_size == 0, "empty file left at %lld bytes",
+		    (long long)st.st_size);
+	/* A file with content, smaller than asked: refused, content untouched. */
+	write_file(path, "user data\n");
+	open_fails(path, 64 * MiB, -EINVAL, "smaller than the 64 MiB of guest RAM");
+	f = fopen(path, "re");
+	TEST_ASSERT(f && fgets(text, sizeof(text), f) && strcmp(text, "user data\n") == 0,
+		    "user file changed: '%s'", text);
+	fclose(f);
+	TEST_ASSERT(stat(path, &st) == 0 && st.st_size == 10, "user file resized");
+	/* An existing file of the right size: its size is the default. */
+	TEST_ASSERT(truncate(path, 8 * MiB) == 0, "truncate");
+	open_ok(path, 0, BACKING_TMPFS, 8 * MiB);
+	TEST_ASSERT(stat(path, &st) == 0 && st.st_size == (off_t)(8 * MiB), "file resized");
+	unlink(path);
+}
+
+int main(void)
+{
+	t_require_kvm();
+	fds_before = bk_count_fds();
+
+	open_ok("memfd", 0, BACKING_MEMFD, 512 * MiB);
+	open_ok("memfd", 4096, BACKING_MEMFD, 4096);
+	open_ok("anon", 0, BACKING_ANON, 512 * MiB);
+	open_ok("anon", 3 * MiB, BACKING_ANON, 3 * MiB);
+	test_sparse_5g("memfd", BACKING_MEMFD);
+	test_sparse_5g("anon", BACKING_ANON);
+	test_tmpfs();
+
+	open_fails("memfd", 3000, -EINVAL, "not a multiple of the 4 KiB alignment of memfd: use 4 KiB");
+	open_fails("anon", 4096 + 1, -EINVAL, "use 4 KiB or 8 KiB");
+	open_fails("memfd-huge", 3 * MiB, -EINVAL, "2 MiB alignment of memfd-huge: use 2 MiB or 4 MiB");
+	open_fails("/nonexistent-dir/guest-ram", 0, -ENOENT, "does not exist");
+	open_fails("/dev/dax9.9", 0, -ENOENT, "does not exist");
+	open_fails("/dev/null", 0, -ENODEV, "not a device-dax device");
+	open_fails("/dev/shm", 0, -EISDIR, "is a directory");
+
+	/* Auto: on a machine without devdax the pick must be a stand-in, with the reason. */
+	{
+		struct backing_request req = { 0 };
+		struct backing b;
+		struct err e = { 0 };
+
+		TEST_ASSERT(backing_open(&req, &b, &e) == 0, "auto: %s", e.msg);
+		printf("auto picked %s: %s\n", backing_kind_name(b.kind), b.why);
+		TEST_ASSERT(strstr(b.why, backing_kind_name(b.kind)), "why does not name the pick");
+		if (access("/dev/dax0.0", F_OK) != 0)
+			TEST_ASSERT(b.kind == BACKING_MEMFD || b.kind == BACKING_MEMFD_HUGE,
+				    "auto without devdax picked %s", backing_kind_name(b.kind));
+		backing_close(&b);
+		TEST_ASSERT(bk_count_fds() == fds_before, "auto leaked an fd");
+	}
+	printf("PASS\n");
+	return T_PASS;
+}
