@@ -31,6 +31,31 @@ if [ -n "$edu" ]; then
 	ls -l /dev/vfio
 fi
 ls -l /dev/kvm
-grep -c svm /proc/cpuinfo
 grep -E 'nr_foll_pin' /proc/vmstat
+
+# --- The checks: each prints its lines as LAB-DETAIL and ends with one LAB-RESULT ---
+bin=$build/tests/lab
+run_check() {	# NAME TIMEOUT_SEC COMMAND...
+	local name=$1 limit=$2 status t0
+	shift 2
+	t0=$(up)
+	echo "LAB-BOOT check $name start at $t0 s"
+	if [ ! -x "$1" ]; then
+		echo "LAB-RESULT $name FAIL $1 was not built"
+		return
+	fi
+	timeout -k 5 "$limit" "$@" >/tmp/check.out 2>&1
+	status=$?
+	sed "s/^/LAB-DETAIL $name /" /tmp/check.out
+	case $status in
+	0) echo "LAB-RESULT $name PASS" ;;
+	124|137) echo "LAB-RESULT $name FAIL timed out after ${limit}s" ;;
+	77) echo "LAB-RESULT $name FAIL skipped inside the lab (a lab feature is missing): exit 77" ;;
+	*) echo "LAB-RESULT $name FAIL exit status $status" ;;
+	esac
+	echo "LAB-BOOT check $name done in $(echo "$(up) - $t0" | bc) s"
+}
+export DAXVM_TEST_DAX=/dev/dax0.0
+run_check devdax_map 60 "$bin/lab_devdax_map" /dev/dax0.0
+run_check odirect 60 "$bin/lab_odirect" /dev/dax0.0
 echo "LAB-BOOT guest.sh done at $(up) s"
