@@ -279,7 +279,13 @@ static int unmap_span_locked(struct pin_container *c, size_t first, size_t last,
 
 	for (size_t i = first; i < last; i++) {
 		struct pin_mapping *m = &c->maps[i];
-		int r = c->ops->unmap(c, m, e);
+		struct pin_mapping_view v;
+		int r;
+
+		view_of(m, &v);
+		if (c->unmap_hook)
+			c->unmap_hook(&v, false, c->unmap_hook_opaque);
+		r = c->ops->unmap(c, m, e);
 
 		if (r) {
 			/* Keep the bookkeeping of a mapping the backend still holds. */
@@ -291,12 +297,8 @@ static int unmap_span_locked(struct pin_container *c, size_t first, size_t last,
 		c->pinned_pages -= folios_covered(m->vaddr, m->size, m->page_size);
 		c->pinned_bytes -= m->size;
 		*unmapped += m->size;
-		if (c->unmap_hook) {
-			struct pin_mapping_view v;
-
-			view_of(m, &v);
-			c->unmap_hook(&v, c->unmap_hook_opaque);
-		}
+		if (c->unmap_hook)
+			c->unmap_hook(&v, true, c->unmap_hook_opaque);
 	}
 	memmove(&c->maps[kept], &c->maps[last], (c->nr_maps - last) * sizeof(*c->maps));
 	c->nr_maps -= last - kept;

@@ -118,9 +118,10 @@ int pin_for_each_mapping(struct pin_container *c,
 uint64_t pin_container_pinned_pages(struct pin_container *c);
 uint64_t pin_container_pinned_bytes(struct pin_container *c);
 
-/* Called after every successful unmap of one mapping (the validator's release check).
+/* Called just before (done = false) and after (done = true) the backend unmaps one
+ * mapping (the validator's release check); the "after" call only when the unmap succeeded.
  * Runs with the container's write lock held: it must not call back into the container. */
-typedef void (*pin_unmap_hook)(const struct pin_mapping_view *m, void *opaque);
+typedef void (*pin_unmap_hook)(const struct pin_mapping_view *m, bool done, void *opaque);
 void pin_set_unmap_hook(struct pin_container *c, pin_unmap_hook fn, void *opaque);
 
 /* vfio only: the device fd (VFIO_GROUP_GET_DEVICE_FD) of the --vfio device, owned by the

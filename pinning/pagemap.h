@@ -1,0 +1,28 @@
+/* /proc/self/pagemap: the physical frame (PFN) behind each virtual page. */
+#ifndef DAXVM_PINNING_PAGEMAP_H
+#define DAXVM_PINNING_PAGEMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+#define PAGEMAP_PRESENT (1ull << 63)
+#define PAGEMAP_SWAPPED (1ull << 62)
+#define PAGEMAP_PFN_MASK ((1ull << 55) - 1)	/* zero unless CAP_SYS_ADMIN (Linux 4.2) */
+
+static inline uint64_t pagemap_pfn(uint64_t entry)
+{
+	return entry & PAGEMAP_PFN_MASK;
+}
+
+/* Opens /proc/self/pagemap; returns the fd or -errno with a sentence. */
+int pagemap_open(struct err *e);
+
+/* Reads one entry per backing page for nr pages of page_size bytes starting at vaddr
+ * (page aligned): for 4 KiB pages in large pread()s of consecutive entries; for large
+ * pages one 8-byte pread() per page (its first 4 KiB). Returns 0 or -errno. */
+int pagemap_read(int fd, uint64_t vaddr, uint64_t page_size, size_t nr, uint64_t *out,
+		 struct err *e);
+
+#endif

@@ -1,0 +1,70 @@
+/* Pin counters: global FOLL_PIN counts (vmstat, Linux 5.8) and this process's VmPin/VmLck. */
+#include "pinning/vmstat.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int vmstat_refresh(void)
+{
+	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY | O_CLOEXEC);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, "1\n", 2) != 2)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+int vmstat_read_pins(struct vmstat_pins *p, struct err *e)
+{
+	char line[128];
+	int found = 0;
+	FILE *f;
+
+	memset(p, 0, sizeof(*p));
+	/* The counters are per-CPU and folded lazily: without a refresh, deltas were off by
+	 * tens of pages on this machine. */
+	p->refreshed = vmstat_refresh() == 0;
+	f = fopen("/proc/vmstat", "re");
+	if (!f)
+		return err_set(e, -errno, "cannot read /proc/vmstat: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "nr_foll_pin_acquired %" SCNu64, &p->acquired) == 1)
+			found |= 1;
+		else if (sscanf(line, "nr_foll_pin_released %" SCNu64, &p->released) == 1)
+			found |= 2;
+	}
+	fclose(f);
+	if (found != 3)
+		return err_set(e, -ENOENT,
+			       "/proc/vmstat has no nr_foll_pin_acquired/released counters: Linux 5.8 or newer is needed");
+	return 0;
+}
+
+int vmstat_self_kib(const char *field, uint64_t *kib, struct err *e)
+{
+	size_t n = strlen(field);
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "re");
+	int ret = -ENOENT;
+
+	if (!f)
+		return err_set(e, -errno, "cannot read /proc/self/status: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, field, n) && line[n] == ':' &&
+		    sscanf(line + n + 1, "%" SCNu64, kib) == 1) {
+			ret = 0;
+			break;
+		}
+	}
+	fclose(f);
+	if (ret)
+		return err_set(e, ret, "/proc/self/status has no %s field", field);
+	return 0;
+}
