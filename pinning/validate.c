@@ -17,6 +17,7 @@
 #include "pinning/vmstat.h"
 
 #define DEFAULT_WINDOW 65536u
+#define SNAP_GONE UINT64_MAX	/* snapshot marker: page seen not present */
 
 struct seg {
 	uint64_t iova, vaddr, size, page_size;	/* the mapping (bytes) */
@@ -221,14 +222,19 @@ static void compare(struct validate *v, const struct seg *s, size_t idx, size_t 
 	for (size_t i = 0; i < n; i++) {
 		uint64_t en = ent[i];
 
+		/* Each event is counted once: the snapshot follows the page afterwards. */
 		if (!(en & PAGEMAP_PRESENT)) {
-			v->n.not_present++;
-			fail(v, "guest page at 0x%" PRIx64 " is no longer present in the page tables",
-			     seg_addr(s, idx + i));
+			if (v->snap[idx + i] != SNAP_GONE) {
+				v->n.not_present++;
+				fail(v, "guest page at 0x%" PRIx64 " is no longer present in the page tables",
+				     seg_addr(s, idx + i));
+				v->snap[idx + i] = SNAP_GONE;
+			}
 		} else if (pagemap_pfn(en) != v->snap[idx + i]) {
 			v->n.pfn_changes++;
 			fail(v, "pinned guest page at 0x%" PRIx64 " moved from PFN 0x%" PRIx64 " to 0x%" PRIx64,
 			     seg_addr(s, idx + i), v->snap[idx + i], pagemap_pfn(en));
+			v->snap[idx + i] = pagemap_pfn(en);
 		}
 	}
 	v->n.pages_checked += n;
@@ -251,12 +257,13 @@ static int snapshot(struct validate *v, struct err *e)
 		for (size_t i = s->first; i < s->first + s->nr; i++) {
 			uint64_t en = v->snap[i];
 
+			v->snap[i] = pagemap_pfn(en);
 			if (!(en & PAGEMAP_PRESENT)) {
 				v->n.not_present++;
 				fail(v, "pinned guest page at 0x%" PRIx64 " is not present at pin time",
 				     seg_addr(s, i));
+				v->snap[i] = SNAP_GONE;
 			}
-			v->snap[i] = pagemap_pfn(en);
 			if (!v->snap[i] && (en & PAGEMAP_PRESENT))
 				zero_pfns++;
 			else if (v->cfg.devmap && (en & PAGEMAP_PRESENT) && !in_devmap(v, v->snap[i], s->page_size))
