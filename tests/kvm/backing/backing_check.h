@@ -112,8 +112,8 @@ static inline int bk_pin_probe(void *addr, size_t len)
 	return ret;
 }
 
-/* Checks an open backing: sane fields, memory usable at both ends, long-term pinnable. */
-static inline void bk_check_open(const struct backing *b, enum backing_kind kind, uint64_t size)
+/* Checks an open backing: sane fields, memory usable at both ends. */
+static inline void bk_check_fields(const struct backing *b, enum backing_kind kind, uint64_t size)
 {
 	volatile uint8_t *p = b->host;
 
@@ -134,8 +134,23 @@ static inline void bk_check_open(const struct backing *b, enum backing_kind kind
 	p[0] = 0x5a;
 	p[b->size - 1] = 0xa5;
 	TEST_ASSERT(p[0] == 0x5a && p[b->size - 1] == 0xa5, "memory does not hold data");
-	TEST_ASSERT(bk_pin_probe(b->host, b->size < (64 << 10) ? b->size : (64 << 10)) == 0, "io_uring cannot long-term pin %s memory",
-		    backing_kind_name(kind));
+}
+
+/* The first 64 KiB (or less) of the backing, pinned long-term through io_uring. */
+static inline int bk_pin_backing(const struct backing *b)
+{
+	return bk_pin_probe(b->host, b->size < (64 << 10) ? b->size : (64 << 10));
+}
+
+/* bk_check_fields, then the memory must be long-term pinnable. */
+static inline void bk_check_open(const struct backing *b, enum backing_kind kind, uint64_t size)
+{
+	int ret;
+
+	bk_check_fields(b, kind, size);
+	ret = bk_pin_backing(b);
+	TEST_ASSERT(ret == 0, "io_uring cannot long-term pin %s memory: %s", backing_kind_name(kind),
+		    strerror(-ret));
 }
 
 #endif
