@@ -2,7 +2,7 @@
 # Runs inside the lab guest (chrooted into the host root over read-only 9p): sets up /dev/dax0.0,
 # binds edu to vfio-pci, checks /dev/kvm, then runs each lab check and prints one
 # "LAB-RESULT <name> PASS|FAIL <detail>" line per check for tests/lab/run to collect.
-src=$1 build=$2 pmem=$3
+src=$1 build=$2 pmem=$3 only=${4:-}
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 up() { cut -d' ' -f1 /proc/uptime; }
 echo "LAB-BOOT guest.sh start at $(up) s, kernel $(uname -r)"
@@ -38,6 +38,7 @@ bin=$build/tests/lab
 run_check() {	# NAME TIMEOUT_SEC COMMAND...
 	local name=$1 limit=$2 status t0
 	shift 2
+	[ -z "$only" ] || [ "$only" = "$name" ] || return 0
 	t0=$(up)
 	echo "LAB-BOOT check $name start at $t0 s"
 	if [ ! -x "$1" ]; then
@@ -58,4 +59,9 @@ run_check() {	# NAME TIMEOUT_SEC COMMAND...
 export DAXVM_TEST_DAX=/dev/dax0.0
 run_check devdax_map 60 "$bin/lab_devdax_map" /dev/dax0.0
 run_check odirect 60 "$bin/lab_odirect" /dev/dax0.0
+run_check uring_pin 60 "$bin/lab_uring_pin" /dev/dax0.0
+run_check vfio_edu 60 "$bin/lab_vfio_edu" "$edu" /dev/dax0.0
+run_check daxvm 240 "$src/tests/lab/check_daxvm.sh" "$build" "$edu"
+# Last: it tears the dax device down.
+run_check teardown 90 "$bin/lab_teardown" "$edu" /dev/dax0.0
 echo "LAB-BOOT guest.sh done at $(up) s"

@@ -24,6 +24,8 @@ int main(int argc, char **argv)
 	int fd, ret;
 	void *priv;
 
+	setvbuf(stdout, NULL, _IOLBF, 0);	/* lines survive a crash */
+
 	TEST_ASSERT(lab_dax_sysfs(dev, &sys) == 0, "cannot read sysfs for %s", dev);
 	printf("sysfs: %s size %" PRIu64 " align %" PRIu64 " ranges %u (first 0x%" PRIx64 "-0x%" PRIx64 ")\n",
 	       sys.name, sys.size, sys.align, sys.nr_ranges, sys.start[0], sys.end[0]);

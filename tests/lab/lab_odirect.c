@@ -76,6 +76,8 @@ int main(int argc, char **argv)
 	double t0, tw, tr;
 	int fd, ret;
 
+	setvbuf(stdout, NULL, _IOLBF, 0);	/* lines survive a crash */
+
 	TEST_ASSERT(lab_dax_sysfs(dev, &sys) == 0, "cannot read sysfs for %s", dev);
 	TEST_ASSERT(find_disk("labdisk", disk, sizeof(disk)) == 0,
 		    "no virtio disk with serial labdisk (the lab's QEMU command line adds it)");

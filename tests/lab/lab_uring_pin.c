@@ -1,0 +1,115 @@
+/* Lab check 3: io_uring pinning of devdax memory. Reports exactly what the kernel does when
+ * io_uring registers device-dax pages as fixed buffers (pin_user_pages(FOLL_LONGTERM)), what the
+ * pin counters say, and that daxvm's io_uring backend sees the same outcome. */
+#include <errno.h>
+#include <inttypes.h>
+#include <liburing.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "pinning/backing.h"
+#include "pinning/pin.h"
+#include "tests/lab/lab_util.h"
+#include "tests/test.h"
+
+#define SIZE (64ull << 20)	/* bytes of devdax registered */
+
+struct pin_delta {
+	int64_t acquired, released;	/* nr_foll_pin_* deltas, pages */
+	long vmpin_kib;			/* VmPin while held, KiB */
+};
+
+static void counters(uint64_t *a, uint64_t *r)
+{
+	TEST_ASSERT(lab_vmstat_pins(a, r) == 0, "cannot read nr_foll_pin_* from /proc/vmstat");
+}
+
+/* The kernel directly: one registered buffer over the devdax mapping. Returns 0 or -errno. */
+static int raw_register(void *host, struct pin_delta *held, struct pin_delta *after)
+{
+	struct io_uring ring;
+	struct iovec iov = { .iov_base = host, .iov_len = SIZE };
+	uint64_t a0, r0, a1, r1, a2, r2;
+	int ret;
+
+	TEST_ASSERT(io_uring_queue_init(4, &ring, 0) == 0, "io_uring_queue_init");
+	counters(&a0, &r0);
+	ret = io_uring_register_buffers(&ring, &iov, 1);
+	counters(&a1, &r1);
+	held->acquired = (int64_t)(a1 - a0);
+	held->released = (int64_t)(r1 - r0);
+	held->vmpin_kib = lab_status_kib("VmPin");
+	if (ret == 0)
+		io_uring_unregister_buffers(&ring);
+	io_uring_queue_exit(&ring);
+	counters(&a2, &r2);
+	after->acquired = (int64_t)(a2 - a0);
+	after->released = (int64_t)(r2 - r0);
+	after->vmpin_kib = lab_status_kib("VmPin");
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	const char *dev = argc > 1 ? argv[1] : t_require_devdax();
+	struct backing_request req = { .spec = dev, .size = SIZE };
+	struct pin_options opt = { .backend = PIN_IO_URING };
+	struct pin_delta held, after;
+	struct pin_container *c = NULL;
+	struct backing b;
+	struct err e = { 0 };
+	uint64_t a0, r0, a1, r1, a2, r2;
+	int raw, ours;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);	/* lines survive a crash */
+
+	TEST_ASSERT(backing_open(&req, &b, &e) == 0, "backing_open(%s): %s", dev, e.msg);
+	TEST_ASSERT(b.kind == BACKING_DEVDAX, "kind %s", backing_kind_name(b.kind));
+	memset(b.host, 0x5a, SIZE);	/* fault everything in: GUP then only pins */
+
+	raw = raw_register(b.host, &held, &after);
+	printf("kernel: IORING_REGISTER_BUFFERS of %llu MiB devdax: %s%s; while held: FOLL_PIN "
+	       "acquired +%" PRId64 " released +%" PRId64 ", VmPin %ld KiB; after unregister: acquired "
+	       "+%" PRId64 " released +%" PRId64 ", VmPin %ld KiB\n", SIZE >> 20,
+	       raw ? "refused, " : "accepted", raw ? strerror(-raw) : "", held.acquired, held.released,
+	       held.vmpin_kib, after.acquired, after.released, after.vmpin_kib);
+	/* Whatever the kernel decided, every pin it took must be given back. */
+	TEST_ASSERT(after.acquired == after.released,
+		    "LEAK: %" PRId64 " pins acquired but %" PRId64 " released by the kernel's io_uring path",
+		    after.acquired, after.released);
+	if (raw == 0) {
+		TEST_ASSERT(held.acquired > 0 && held.vmpin_kib == (long)(SIZE >> 10),
+			    "accepted, yet the counters show no pin (acquired +%" PRId64 ", VmPin %ld KiB)",
+			    held.acquired, held.vmpin_kib);
+	}
+
+	/* daxvm's io_uring backend on the same memory must see the same outcome. */
+	counters(&a0, &r0);
+	ours = pin_container_open(&opt, &c, &e);
+	TEST_ASSERT(ours == 0, "pin_container_open(io_uring): %s", e.msg);
+	ours = pin_map_dma(c, &(struct pin_dma_map){ .vaddr = (uintptr_t)b.host, .iova = 0, .size = SIZE,
+		.flags = PIN_DMA_READ | PIN_DMA_WRITE, .page_size = b.page_size }, &e);
+	counters(&a1, &r1);
+	printf("daxvm io_uring backend: pin_map_dma: %s%s%s (pinned pages %" PRIu64 ", acquired +%" PRIu64
+	       " released +%" PRIu64 ")\n", ours ? "refused: " : "mapped", ours ? strerror(-ours) : "",
+	       "", pin_container_pinned_pages(c), a1 - a0, r1 - r0);
+	if (ours)
+		printf("daxvm says: %s\n", e.msg);
+	pin_container_close(c);
+	counters(&a2, &r2);
+	printf("after pin_container_close: acquired +%" PRIu64 " released +%" PRIu64 "\n", a2 - a0, r2 - r0);
+	TEST_ASSERT(a2 - a0 == r2 - r0, "LEAK after daxvm's io_uring backend closed");
+	/* Same outcome; on a refusal daxvm's sentence must carry the kernel's reason. */
+	TEST_ASSERT((ours == 0) == (raw == 0), "daxvm's backend returned %d, the kernel %d on the same memory",
+		    ours, raw);
+	TEST_ASSERT(ours == 0 || strstr(e.msg, strerror(-raw)),
+		    "daxvm refused without naming the kernel's reason (%s): %s", strerror(-raw), e.msg);
+	if (ours != raw)
+		printf("note: daxvm returns %d (%s) where the kernel returned %d (%s)\n", ours,
+		       strerror(-ours), raw, strerror(-raw));
+	backing_close(&b);
+	printf("PASS: io_uring on devdax: %s (%s); counters balanced; daxvm agrees\n",
+	       raw ? "refused by the kernel" : "pinned", raw ? strerror(-raw) : "FOLL_LONGTERM pin held");
+	return T_PASS;
+}
