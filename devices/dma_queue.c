@@ -192,8 +192,10 @@ void dma_queue_service_ring(struct dma_queue *q, unsigned r)
 	struct dma_ring_header *hdr = ring_translate(q, ring, ring->iova, sizeof(*hdr));
 	uint32_t prod;
 
-	if (!hdr)
+	if (!hdr) {
+		ring->armed = false;	/* counted once: retried on the next doorbell only */
 		return;
+	}
 	if (__atomic_load_n(&hdr->magic, __ATOMIC_ACQUIRE) != DMA_RING_MAGIC) {
 		STAT_ADD(q, ring_errors, 1);
 		ring->armed = false;	/* not initialised: wait for the next doorbell */

@@ -3,7 +3,9 @@
 #ifndef DAXVM_GUEST_ABI_H
 #define DAXVM_GUEST_ABI_H
 
+#ifndef __ASSEMBLER__
 #include <stdint.h>
+#endif
 
 /* Guest-physical map. RAM: [0, min(ram, 3 GiB)) and, above that, [4 GiB, ...).
  * The 3-4 GiB hole holds MMIO. The first 2 MiB of RAM belong to the VMM's boot data
@@ -29,14 +31,40 @@
 #define CTL_EXC_RIP	0x30	/* ... and the faulting RIP (the write of RIP ends the vCPU) */
 #define CTL_PUTC	0x38	/* one character of debug output */
 #define CTL_EXC_CR2	0x40	/* ... and CR2 for page faults (written before RIP) */
+/* Any write also counts as a heartbeat: the workload repeats CTL_PROGRESS while writing. */
 
 #define GUEST_PARAMS_MAGIC	0x6d76786164ULL	/* "daxvm" */
+
+/* The guest image starts with this header (at GUEST_IMAGE_GPA) so the VMM finds the entry
+ * point and the exception stubs without parsing ELF. */
+#define GUEST_IMAGE_MAGIC	0x6567616d69786164	/* no suffix: entry.S uses it */	/* "daximage" */
+#ifndef __ASSEMBLER__
+struct guest_image_header {
+	uint64_t magic;
+	uint64_t entry;		/* CPL3 entry: rdi = cpu index, rsp = that vCPU's user stack */
+	uint64_t exc_stubs;	/* exception stub of vector v at exc_stubs + v * exc_stub_bytes */
+	uint64_t exc_stub_bytes;
+	uint64_t image_end;	/* first byte after code, data and bss */
+};
+#endif
+#define GUEST_EXC_VECTORS	32
+
+/* Per-vCPU stacks in the boot area. The ring-0 stack's top 8 bytes hold the vCPU's
+ * control-register base so the exception handler needs no other per-CPU state. */
+#define GUEST_STACKS_GPA	0x180000ULL
+#define GUEST_STACK_BYTES	0x1000ULL	/* one ring-0 page then one user page per vCPU */
+#define GUEST_KSTACK_GPA(cpu)	(GUEST_STACKS_GPA + (uint64_t)(cpu) * 2 * GUEST_STACK_BYTES)
+#define GUEST_USTACK_GPA(cpu)	(GUEST_KSTACK_GPA(cpu) + GUEST_STACK_BYTES)
+#define GUEST_KSTACK_CTL_SLOT	0xff8	/* offset in the ring-0 stack page of the ctl base */
+#define GUEST_MAX_CPUS		64
 
 /* Flags in guest_params.flags. */
 #define GUEST_F_DMA		(1u << 0)	/* run the DMA stress (devices/dma_abi.h) */
 #define GUEST_F_INJECT_UD	(1u << 1)	/* tests: execute ud2 at CPL3 after the first pass */
-#define GUEST_F_TRIPLE_FAULT	(1u << 2)	/* tests: break the IDT and fault (triple fault) */
+#define GUEST_F_TRIPLE_FAULT	(1u << 2)	/* tests: break the IDT and fault (triple fault); the VMM
+						 * loads an empty IDT, the guest executes ud2 */
 
+#ifndef __ASSEMBLER__
 struct guest_params {
 	uint64_t magic;
 	uint32_t nr_cpus;
@@ -44,7 +72,8 @@ struct guest_params {
 	uint64_t ram_low_bytes;		/* RAM at [0, ram_low_bytes) */
 	uint64_t ram_high_bytes;	/* RAM at [4 GiB, 4 GiB + ram_high_bytes) */
 	uint64_t work_bytes_per_cpu;	/* pattern workload: bytes each vCPU writes and verifies per pass */
-	uint64_t work_gpa[64];		/* pattern workload: start of each vCPU's area (2 MiB aligned) */
+	uint64_t work_gpa[64];		/* pattern workload: start of each vCPU's area (2 MiB aligned);
+					 * an area that reaches ram_low_bytes continues at 4 GiB */
 	uint64_t seed;			/* pattern and DMA randomness */
 	volatile uint32_t stop;		/* set to 1 by the VMM: finish the current pass and report done */
 	uint32_t min_passes;		/* passes to complete even if stop is set earlier */
@@ -56,5 +85,6 @@ struct guest_params {
 	uint32_t dma_fault_permille;	/* share of descriptors with a deliberately bad IOVA */
 	uint32_t dma_ring_entries;
 };
+#endif
 
 #endif

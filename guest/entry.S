@@ -1,0 +1,60 @@
+/* Built-in guest entry points: the image header, the CPL3 entry, and the ring-0
+ * exception stubs. Every ring-0 instruction is emulated on kvm-pvm, so the handler only
+ * reports the exception through the control device and halts. */
+#include "guest/abi.h"
+
+	.section .text.header, "ax"
+	.globl guest_image_header
+guest_image_header:
+	.quad GUEST_IMAGE_MAGIC
+	.quad guest_entry
+	.quad guest_exc_stubs
+	.quad 16
+	.quad __guest_image_end
+
+	.text
+	.globl guest_entry
+/* The VMM starts each vCPU here at CPL3: rdi = cpu index, rsp = top of its user stack. */
+guest_entry:
+	and $-16, %rsp
+	call guest_main
+1:	ud2
+	jmp 1b
+
+/* One 16-byte stub per vector: push a zero error code where the CPU pushes none, then
+ * the vector, and join the common handler. */
+.macro EXC_STUB vec
+	.balign 16
+	.if (\vec == 8) || (\vec == 10) || (\vec == 11) || (\vec == 12) || (\vec == 13) || (\vec == 14) || (\vec == 17) || (\vec == 21) || (\vec == 29) || (\vec == 30)
+	pushq $\vec
+	.else
+	pushq $0
+	pushq $\vec
+	.endif
+	jmp exc_common
+.endm
+
+	.balign 16
+guest_exc_stubs:
+	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	EXC_STUB \v
+	.endr
+
+/* Stack: vector, error code, RIP, CS, RFLAGS, RSP, SS. The ring-0 stack page keeps this
+ * vCPU's control-register base in its top slot (GUEST_KSTACK_CTL_SLOT). */
+exc_common:
+	mov %rsp, %rbx
+	and $-4096, %rbx
+	mov GUEST_KSTACK_CTL_SLOT(%rbx), %rbx
+	mov 0(%rsp), %rax
+	mov %rax, CTL_EXC_VECTOR(%rbx)
+	mov 8(%rsp), %rax
+	mov %rax, CTL_EXC_ERROR(%rbx)
+	mov %cr2, %rax
+	mov %rax, CTL_EXC_CR2(%rbx)
+	mov 16(%rsp), %rax
+	mov %rax, CTL_EXC_RIP(%rbx)	/* the VMM stops this vCPU on this write */
+2:	hlt
+	jmp 2b
+
+	.section .note.GNU-stack, "", @progbits

@@ -1,0 +1,59 @@
+/* Guest memory: the layout of guest RAM in guest-physical space (RAM below 3 GiB at 0, the
+ * rest at 4 GiB), one KVM memslot per region, and the region visitor the pinning layer
+ * uses (iova = guest-physical address). */
+#ifndef DAXVM_VMM_GUEST_MEM_H
+#define DAXVM_VMM_GUEST_MEM_H
+
+#include <stdint.h>
+
+#include "common/err.h"
+#include "pinning/backing.h"
+
+#define GUEST_MEM_MAX_REGIONS 2
+#define GUEST_MEM_PAGE_BYTES (2ULL << 20)	/* the guest maps RAM with 2 MiB pages */
+#define GUEST_MEM_MIN_BYTES (4ULL << 20)	/* the 2 MiB boot area plus one 2 MiB page to work on */
+/* The boot area's page directories (vmm/x86_boot.c) map at most this much address space. */
+#define GUEST_MEM_MAX_GPA (240ULL << 30)
+
+struct guest_mem_region {
+	uint64_t gpa;		/* guest-physical start, bytes */
+	uint64_t size;		/* bytes */
+	uint64_t backing_off;	/* offset of the region inside the backing's mapping, bytes */
+	void *host;		/* host address of gpa (NULL until attached) */
+	int fd;			/* backing fd, -1 for anonymous memory */
+	uint64_t fd_offset;	/* file offset of gpa in fd, bytes */
+	uint64_t page_size;	/* backing page size, bytes */
+	uint32_t slot;		/* KVM memslot number */
+};
+
+struct guest_mem {
+	uint64_t ram_bytes;	/* total guest RAM, bytes */
+	unsigned nr_regions;
+	struct guest_mem_region regions[GUEST_MEM_MAX_REGIONS];
+	const struct backing *backing;	/* not owned; NULL until attached */
+};
+
+/* Pure: splits ram_bytes into regions. ram_bytes must be a multiple of 2 MiB and of
+ * align (the backing's alignment), at least GUEST_MEM_MIN_BYTES, and fit below
+ * GUEST_MEM_MAX_GPA once the 3-4 GiB hole is skipped. */
+int guest_mem_plan(uint64_t ram_bytes, uint64_t align, struct guest_mem *gm, struct err *e);
+
+/* Points the planned regions at the backing's mapping (fd, offsets, host addresses).
+ * The backing must be at least ram_bytes large. */
+int guest_mem_attach(struct guest_mem *gm, const struct backing *b, struct err *e);
+
+/* Registers one KVM memslot per region (KVM_SET_USER_MEMORY_REGION). */
+int guest_mem_register(const struct guest_mem *gm, int vm_fd, struct err *e);
+
+/* Calls fn for every region in guest-physical order; stops at and returns the first
+ * non-zero result. */
+typedef int (*guest_mem_region_fn)(const struct guest_mem_region *region, void *opaque);
+int guest_mem_for_each_region(const struct guest_mem *gm, guest_mem_region_fn fn, void *opaque);
+
+/* Host address of [gpa, gpa + len), or NULL when that range is not all inside one region. */
+void *guest_mem_gpa_to_host(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
+
+/* Guest-physical address of the RAM byte at linear offset lin (0 .. ram_bytes). */
+uint64_t guest_mem_linear_to_gpa(const struct guest_mem *gm, uint64_t lin);
+
+#endif

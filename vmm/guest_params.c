@@ -1,0 +1,41 @@
+/* Sharing guest RAM out between the vCPUs' pattern areas. */
+#include <errno.h>
+#include <string.h>
+
+#include "common/size.h"
+#include "vmm/guest_params.h"
+
+int guest_params_layout(const struct guest_mem *gm, unsigned nr_cpus, uint32_t flags,
+			uint64_t seed, uint64_t reserve_tail_bytes, struct guest_params *p,
+			struct err *e)
+{
+	uint64_t usable, per_cpu;
+	char a[32], b[32];
+
+	memset(p, 0, sizeof(*p));
+	if (nr_cpus == 0 || nr_cpus > GUEST_MAX_CPUS)
+		return err_set(e, -EINVAL, "the built-in guest supports 1 to %d vCPUs, not %u: change --cpus",
+			       GUEST_MAX_CPUS, nr_cpus);
+	if (gm->ram_bytes < GUEST_RESERVED_BYTES + reserve_tail_bytes)
+		return err_set(e, -EINVAL, "guest RAM of %s leaves nothing for the workload: use a larger --mem-size",
+			       size_format(gm->ram_bytes, a, sizeof(a)));
+	usable = gm->ram_bytes - GUEST_RESERVED_BYTES - reserve_tail_bytes;
+	per_cpu = usable / nr_cpus / GUEST_MEM_PAGE_BYTES * GUEST_MEM_PAGE_BYTES;
+	if (per_cpu == 0)
+		return err_set(e, -EINVAL, "guest RAM of %s is too small for %u vCPUs (each needs 2 MiB beyond the 2 MiB boot area): use --mem-size %s or more, or fewer --cpus",
+			       size_format(gm->ram_bytes, a, sizeof(a)), nr_cpus,
+			       size_format(GUEST_RESERVED_BYTES + reserve_tail_bytes +
+					   nr_cpus * GUEST_MEM_PAGE_BYTES, b, sizeof(b)));
+	p->magic = GUEST_PARAMS_MAGIC;
+	p->nr_cpus = nr_cpus;
+	p->flags = flags;
+	p->ram_low_bytes = gm->regions[0].size;
+	p->ram_high_bytes = gm->ram_bytes - gm->regions[0].size;
+	p->work_bytes_per_cpu = per_cpu;
+	for (unsigned cpu = 0; cpu < nr_cpus; cpu++)
+		p->work_gpa[cpu] = guest_mem_linear_to_gpa(gm, GUEST_RESERVED_BYTES + cpu * per_cpu);
+	p->seed = seed;
+	p->stop = 0;
+	p->min_passes = 1;
+	return 0;
+}

@@ -1,0 +1,178 @@
+/* 'daxvm run' option parsing: "--opt VALUE" and "--opt=VALUE", nothing positional. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/size.h"
+#include "guest/abi.h"
+#include "vmm/run_options.h"
+
+void run_options_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: daxvm run [OPTIONS]\n"
+		"\n"
+		"Boots the built-in stress guest with its RAM on the chosen backing. Every vCPU\n"
+		"writes and verifies address-tagged patterns over its share of RAM, pass after pass,\n"
+		"for --duration seconds; any mismatch, guest exception, triple fault or hang fails.\n"
+		"\n"
+		"options:\n"
+		"  --mem PATH|memfd|memfd-huge|anon\n"
+		"                     guest RAM backing: a /dev/daxX.Y device, a file on hugetlbfs\n"
+		"                     or tmpfs, or memfd / memfd-huge (2 MiB hugetlb) / anon\n"
+		"                     (default: the first devdax device, else the best stand-in)\n"
+		"  --mem-size SIZE    guest RAM with K/M/G suffix, a multiple of 2 MiB and of the\n"
+		"                     backing's alignment (default: the device size for devdax, else\n"
+		"                     the backing's default); RAM above 3 GiB is placed at 4 GiB\n"
+		"  --cpus N           vCPUs, 1 to %d and at most KVM's limit (default %d)\n"
+		"  --duration SEC     seconds of pattern passes, fractions allowed (default %.0f);\n"
+		"                     every vCPU completes at least one pass\n"
+		"  --pin auto|io_uring|vfio|iommufd|none\n"
+		"                     pinning backend (default auto); accepted, but 'run' does\n"
+		"                     not pin guest RAM yet: use 'daxvm pin-check' for pinning\n"
+		"  --report FILE.json write the JSON report there (written on PASS and FAIL)\n"
+		"  --console FILE     guest console output to FILE instead of stdout\n"
+		"  --hang-timeout SEC a vCPU silent this long is a hang (default %.0f)\n"
+		"  --inject ud|triple-fault\n"
+		"                     for testing: vCPU 0 raises #UD after its first pass\n"
+		"                     (reported as exception vector 6), or triple-faults\n"
+		"  -h, --help         this text\n"
+		"\n"
+		"Exit status: 0 PASS, 1 FAIL (mismatch, guest exception or triple fault, hang,\n"
+		"interrupted by SIGINT/SIGTERM), 2 usage or environment error.\n",
+		GUEST_MAX_CPUS, RUN_DEFAULT_CPUS, RUN_DEFAULT_DURATION_S, RUN_DEFAULT_HANG_S);
+}
+
+static int parse_seconds(const char *opt, const char *text, double *out, struct err *e)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(text, &end);
+	if (errno || end == text || *end || !isfinite(v) || v <= 0 || v > 1e6)
+		return err_set(e, -EINVAL, "%s '%s' is not a number of seconds: give a positive number such as 1 or 0.5",
+			       opt, text);
+	*out = v;
+	return 0;
+}
+
+static int parse_pin(const char *text, enum pin_backend *out, struct err *e)
+{
+	static const struct { const char *name; enum pin_backend b; } names[] = {
+		{ "auto", PIN_AUTO }, { "io_uring", PIN_IO_URING }, { "vfio", PIN_VFIO },
+		{ "iommufd", PIN_IOMMUFD }, { "none", PIN_NONE },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!strcmp(text, names[i].name)) {
+			*out = names[i].b;
+			return 0;
+		}
+	}
+	return err_set(e, -EINVAL, "--pin '%s' is not a pinning backend: use auto, io_uring, vfio, iommufd or none",
+		       text);
+}
+
+static int parse_one(struct run_options *o, const char *opt, const char *val, struct err *e)
+{
+	if (!strcmp(opt, "--mem")) {
+		if (!*val)
+			return err_set(e, -EINVAL, "--mem is empty: give a path, memfd, memfd-huge or anon");
+		o->mem = val;
+	} else if (!strcmp(opt, "--mem-size")) {
+		if (size_parse(val, &o->mem_size) || o->mem_size == 0)
+			return err_set(e, -EINVAL, "--mem-size '%s' is not a size: use a number with K, M or G, such as 512M",
+				       val);
+	} else if (!strcmp(opt, "--cpus")) {
+		char *end;
+		unsigned long n;
+
+		errno = 0;
+		n = strtoul(val, &end, 10);
+		if (errno || end == val || *end || val[0] == '-')
+			return err_set(e, -EINVAL, "--cpus '%s' is not a number: give a count such as 2", val);
+		if (n == 0 || n > GUEST_MAX_CPUS)
+			return err_set(e, -EINVAL, "--cpus %s is out of range: use 1 to %d", val, GUEST_MAX_CPUS);
+		o->cpus = (unsigned)n;
+	} else if (!strcmp(opt, "--duration")) {
+		return parse_seconds(opt, val, &o->duration_s, e);
+	} else if (!strcmp(opt, "--hang-timeout")) {
+		return parse_seconds(opt, val, &o->hang_s, e);
+	} else if (!strcmp(opt, "--report")) {
+		if (!*val)
+			return err_set(e, -EINVAL, "--report is empty: give a file name such as report.json");
+		o->report_path = val;
+	} else if (!strcmp(opt, "--console")) {
+		if (!*val)
+			return err_set(e, -EINVAL, "--console is empty: give a file name");
+		o->console_path = val;
+	} else if (!strcmp(opt, "--pin")) {
+		o->pin_name = val;
+		return parse_pin(val, &o->pin, e);
+	} else if (!strcmp(opt, "--inject")) {
+		if (!strcmp(val, "ud"))
+			o->guest_flags |= GUEST_F_INJECT_UD;
+		else if (!strcmp(val, "triple-fault"))
+			o->guest_flags |= GUEST_F_TRIPLE_FAULT;
+		else
+			return err_set(e, -EINVAL, "--inject '%s' is unknown: use ud or triple-fault", val);
+	} else {
+		return err_set(e, -EINVAL, "unknown option '%s': see daxvm run --help", opt);
+	}
+	return 0;
+}
+
+static bool takes_value(const char *opt)
+{
+	static const char *const with_value[] = {
+		"--mem", "--mem-size", "--cpus", "--duration", "--hang-timeout", "--report",
+		"--console", "--pin", "--inject",
+	};
+
+	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
+		if (!strcmp(opt, with_value[i]))
+			return true;
+	return false;
+}
+
+int run_options_parse(int argc, char **argv, struct run_options *o, struct err *e)
+{
+	memset(o, 0, sizeof(*o));
+	o->cpus = RUN_DEFAULT_CPUS;
+	o->duration_s = RUN_DEFAULT_DURATION_S;
+	o->hang_s = RUN_DEFAULT_HANG_S;
+	o->pin = PIN_AUTO;
+	o->pin_name = "auto";
+
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		const char *eq = strchr(arg, '=');
+		char opt[32];
+		int ret;
+
+		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+			o->help = true;
+			continue;
+		}
+		if (strncmp(arg, "--", 2) || (eq ? (size_t)(eq - arg) : strlen(arg)) >= sizeof(opt))
+			return err_set(e, -EINVAL, "unexpected argument '%s': see daxvm run --help", arg);
+		if (eq) {
+			memcpy(opt, arg, (size_t)(eq - arg));
+			opt[eq - arg] = '\0';
+		} else {
+			strcpy(opt, arg);
+		}
+		if (!takes_value(opt))
+			return err_set(e, -EINVAL, "unknown option '%s': see daxvm run --help", opt);
+		if (!eq && i + 1 >= argc)
+			return err_set(e, -EINVAL, "%s needs a value: see daxvm run --help", opt);
+		ret = parse_one(o, opt, eq ? eq + 1 : argv[++i], e);
+		if (ret)
+			return ret;
+	}
+	if ((o->guest_flags & GUEST_F_INJECT_UD) && (o->guest_flags & GUEST_F_TRIPLE_FAULT))
+		return err_set(e, -EINVAL, "--inject ud and --inject triple-fault exclude each other: give one");
+	return 0;
+}

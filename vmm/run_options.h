@@ -1,0 +1,36 @@
+/* Options of 'daxvm run', parsed without global state so they can be unit-tested. */
+#ifndef DAXVM_VMM_RUN_OPTIONS_H
+#define DAXVM_VMM_RUN_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/err.h"
+#include "pinning/pin.h"
+
+#define RUN_DEFAULT_CPUS 2
+#define RUN_DEFAULT_DURATION_S 10.0
+#define RUN_DEFAULT_HANG_S 5.0
+
+struct run_options {
+	const char *mem;		/* --mem: path, "memfd", "memfd-huge", "anon"; NULL = auto */
+	uint64_t mem_size;		/* --mem-size, bytes; 0 = the backing's default */
+	unsigned cpus;			/* --cpus */
+	double duration_s;		/* --duration, seconds of pattern passes */
+	const char *report_path;	/* --report FILE.json, NULL = none */
+	const char *console_path;	/* --console FILE, NULL = stdout */
+	enum pin_backend pin;		/* --pin */
+	const char *pin_name;		/* --pin as given ("auto" by default) */
+	uint32_t guest_flags;		/* GUEST_F_INJECT_UD / GUEST_F_TRIPLE_FAULT from --inject */
+	double hang_s;			/* --hang-timeout: seconds without a guest report = hang */
+	bool help;			/* --help: print usage, run nothing */
+};
+
+/* Fills o from argv (argv[0] is "run"). Returns 0, or -EINVAL with one sentence in e
+ * naming the bad option and how to fix it. Does not check limits that need KVM. */
+int run_options_parse(int argc, char **argv, struct run_options *o, struct err *e);
+
+void run_options_usage(FILE *out);
+
+#endif

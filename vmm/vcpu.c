@@ -1,0 +1,252 @@
+/* vCPU threads and their exit handling. */
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vmm/vcpu.h"
+
+/* The signal that kicks a vCPU thread out of KVM_RUN; its handler does nothing. */
+#define VCPU_KICK_SIGNAL (SIGRTMIN + 1)
+
+static void vcpu_kick_handler(int sig)
+{
+	(void)sig;
+}
+
+const char *vcpu_end_name(enum vcpu_end end)
+{
+	switch (end) {
+	case VCPU_RUNNING: return "running";
+	case VCPU_END_DONE: return "done";
+	case VCPU_END_EXCEPTION: return "exception";
+	case VCPU_END_SHUTDOWN: return "triple fault";
+	case VCPU_END_STOPPED: return "stopped";
+	case VCPU_END_ERROR: return "error";
+	}
+	return "?";
+}
+
+int vcpu_create(struct vcpu *v, const struct vm *vm, unsigned index, struct vcpu_shared *shared,
+		struct err *e)
+{
+	int code;
+
+	memset(v, 0, sizeof(*v));
+	v->index = index;
+	v->shared = shared;
+	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
+	if (v->fd < 0) {
+		code = -errno;
+		v->fd = -1;
+		return err_set(e, code, "KVM_CREATE_VCPU %u failed: %s: use fewer --cpus", index,
+			       strerror(-code));
+	}
+	v->run_bytes = vm->vcpu_mmap_bytes;
+	v->run = mmap(NULL, v->run_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		code = -errno;
+		v->run = NULL;
+		close(v->fd);
+		v->fd = -1;
+		return err_set(e, code, "mapping vCPU %u's kvm_run failed: %s: free some memory", index,
+			       strerror(-code));
+	}
+	return 0;
+}
+
+static void vcpu_fail(struct vcpu *v, enum vcpu_end end, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void vcpu_fail(struct vcpu *v, enum vcpu_end end, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(v->why, sizeof(v->why), fmt, ap);
+	va_end(ap);
+	atomic_store(&v->end, end);
+}
+
+static uint64_t vcpu_rip(struct vcpu *v)
+{
+	struct kvm_regs r;
+
+	return ioctl(v->fd, KVM_GET_REGS, &r) == 0 ? r.rip : 0;
+}
+
+/* Returns true when the vCPU should keep running. */
+static bool vcpu_handle_io(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
+
+	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
+		int ret = bus_dispatch(v->shared->bus, BUS_PIO, v->index, run->io.port, data,
+				       run->io.size, is_write);
+
+		if (ret == -ENOENT) {
+			vcpu_fail(v, VCPU_END_ERROR, "guest %s of unregistered port 0x%x at RIP 0x%" PRIx64,
+				  is_write ? "write" : "read", run->io.port, vcpu_rip(v));
+			return false;
+		}
+		if (ret) {
+			vcpu_fail(v, VCPU_END_ERROR, "device at port 0x%x failed: %s (RIP 0x%" PRIx64 ")",
+				  run->io.port, strerror(-ret), vcpu_rip(v));
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool vcpu_handle_mmio(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	int ret = bus_dispatch(v->shared->bus, BUS_MMIO, v->index, run->mmio.phys_addr,
+			       run->mmio.data, run->mmio.len, run->mmio.is_write);
+
+	if (ret == -ENOENT) {
+		vcpu_fail(v, VCPU_END_ERROR, "guest %s of unregistered address 0x%llx at RIP 0x%" PRIx64,
+			  run->mmio.is_write ? "write" : "read", (unsigned long long)run->mmio.phys_addr,
+			  vcpu_rip(v));
+		return false;
+	}
+	if (ret) {
+		vcpu_fail(v, VCPU_END_ERROR, "device at 0x%llx failed: %s (RIP 0x%" PRIx64 ")",
+			  (unsigned long long)run->mmio.phys_addr, strerror(-ret), vcpu_rip(v));
+		return false;
+	}
+	return true;
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct kvm_run *run = v->run;
+	sigset_t set;
+
+	/* SIGINT/SIGTERM belong to the main thread; only the kick interrupts KVM_RUN here. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	while (atomic_load(&v->end) == VCPU_RUNNING) {
+		if (atomic_load(&v->shared->stop)) {
+			atomic_store(&v->end, VCPU_END_STOPPED);
+			break;
+		}
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			vcpu_fail(v, VCPU_END_ERROR, "KVM_RUN failed: %s", strerror(errno));
+			break;
+		}
+		v->exits++;
+		switch (run->exit_reason) {
+		case KVM_EXIT_IO:
+			vcpu_handle_io(v);
+			break;
+		case KVM_EXIT_MMIO:
+			if (!vcpu_handle_mmio(v))
+				break;
+			if (ctl_cpu_finished(v->shared->ctl, v->index)) {
+				struct ctl_cpu_state s;
+
+				ctl_snapshot(v->shared->ctl, v->index, &s);
+				atomic_store(&v->end, s.exception ? VCPU_END_EXCEPTION : VCPU_END_DONE);
+			}
+			break;
+		case KVM_EXIT_SHUTDOWN:
+			vcpu_fail(v, VCPU_END_SHUTDOWN, "triple fault (KVM_EXIT_SHUTDOWN) at RIP 0x%" PRIx64,
+				  vcpu_rip(v));
+			break;
+		case KVM_EXIT_HLT:
+			vcpu_fail(v, VCPU_END_ERROR, "the guest halted without reporting why, at RIP 0x%" PRIx64,
+				  vcpu_rip(v));
+			break;
+		case KVM_EXIT_FAIL_ENTRY:
+			vcpu_fail(v, VCPU_END_ERROR, "KVM could not enter the guest (hardware reason 0x%llx)",
+				  (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+			break;
+		case KVM_EXIT_INTERNAL_ERROR:
+			vcpu_fail(v, VCPU_END_ERROR, "KVM internal error (suberror %u) at RIP 0x%" PRIx64,
+				  run->internal.suberror, vcpu_rip(v));
+			break;
+		default:
+			vcpu_fail(v, VCPU_END_ERROR, "unexpected KVM exit %u at RIP 0x%" PRIx64,
+				  run->exit_reason, vcpu_rip(v));
+			break;
+		}
+	}
+	atomic_fetch_add(&v->shared->ended, 1);
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *v, struct err *e)
+{
+	static atomic_bool handler_installed;
+	int ret;
+
+	if (!atomic_exchange(&handler_installed, true)) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = vcpu_kick_handler;	/* no SA_RESTART: KVM_RUN returns EINTR */
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0) {
+			atomic_store(&handler_installed, false);
+			return err_set(e, -errno, "installing the vCPU kick signal handler failed: %s",
+				       strerror(errno));
+		}
+	}
+	ret = pthread_create(&v->thread, NULL, vcpu_thread, v);
+	if (ret)
+		return err_set(e, -ret, "starting vCPU thread %u failed: %s: raise the thread limit",
+			       v->index, strerror(ret));
+	v->started = true;
+	return 0;
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+	if (!v->started || !v->run)
+		return;
+	/* immediate_exit (Linux 4.11) closes the race with a thread about to enter KVM_RUN. */
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	if (atomic_load(&v->end) == VCPU_RUNNING)
+		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+}
+
+void vcpu_join(struct vcpu *v)
+{
+	if (!v->started)
+		return;
+	pthread_join(v->thread, NULL);
+	v->started = false;
+}
+
+void vcpu_destroy(struct vcpu *v)
+{
+	if (v->started) {
+		atomic_store(&v->shared->stop, true);
+		vcpu_kick(v);
+		vcpu_join(v);
+	}
+	if (v->run)
+		munmap(v->run, v->run_bytes);
+	if (v->fd >= 0)
+		close(v->fd);
+	v->run = NULL;
+	v->fd = -1;
+}

@@ -1,0 +1,61 @@
+/* vCPU threads: one thread per vCPU runs KVM_RUN and routes its exits to the I/O bus
+ * until the guest reports done, an exception or a triple fault, or the VMM stops it. */
+#ifndef DAXVM_VMM_VCPU_H
+#define DAXVM_VMM_VCPU_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "devices/bus.h"
+#include "devices/ctl.h"
+#include "vmm/kvm_vm.h"
+
+struct kvm_run;
+
+/* How a vCPU thread ended. */
+enum vcpu_end {
+	VCPU_RUNNING,		/* not ended (or never started) */
+	VCPU_END_DONE,		/* the guest reported CTL_DONE */
+	VCPU_END_EXCEPTION,	/* the guest's ring-0 handler reported an exception */
+	VCPU_END_SHUTDOWN,	/* triple fault: KVM_EXIT_SHUTDOWN */
+	VCPU_END_STOPPED,	/* the VMM stopped it (interrupt, another vCPU failed, hang) */
+	VCPU_END_ERROR,		/* an unexpected exit or an I/O the VMM could not serve */
+};
+
+/* What all vCPU threads share; owned by the run session. */
+struct vcpu_shared {
+	struct bus *bus;
+	struct ctl_device *ctl;
+	atomic_bool stop;	/* set by the VMM: leave KVM_RUN and end */
+	atomic_uint ended;	/* vCPU threads that have ended */
+};
+
+struct vcpu {
+	unsigned index;
+	int fd;				/* KVM_CREATE_VCPU, -1 when closed */
+	struct kvm_run *run;		/* shared kvm_run page(s), NULL when unmapped */
+	size_t run_bytes;
+	pthread_t thread;
+	bool started;			/* thread running or to be joined */
+	struct vcpu_shared *shared;
+	_Atomic int end;		/* enum vcpu_end, written once by the thread */
+	char why[256];			/* for VCPU_END_SHUTDOWN / VCPU_END_ERROR: what happened */
+	uint64_t exits;			/* VM exits handled */
+};
+
+int vcpu_create(struct vcpu *v, const struct vm *vm, unsigned index, struct vcpu_shared *shared,
+		struct err *e);
+/* Installs the kick signal handler (once per process) and starts the thread. */
+int vcpu_start(struct vcpu *v, struct err *e);
+/* Makes a vCPU in KVM_RUN return at once (immediate_exit + a signal); the thread then
+ * sees shared->stop. Safe to call on a vCPU that has ended. */
+void vcpu_kick(struct vcpu *v);
+void vcpu_join(struct vcpu *v);
+void vcpu_destroy(struct vcpu *v);	/* joins first if needed; safe on a closed vcpu */
+
+const char *vcpu_end_name(enum vcpu_end end);
+
+#endif
