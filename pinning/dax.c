@@ -8,6 +8,7 @@
 #include <glob.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,10 +148,12 @@ static int dax_from_sysfs(unsigned major, unsigned minor, struct dax_info *info)
 	return 0;
 }
 
-int dax_info_by_path(const char *path, struct dax_info *info, struct err *e)
+/* Both lookups share the checks; use_libdaxctl false reads sysfs only. */
+static int dax_info_lookup(const char *path, bool use_libdaxctl, struct dax_info *info,
+			   struct err *e)
 {
 	struct stat st;
-	int ret;
+	int ret = -ENOENT;
 
 	memset(info, 0, sizeof(*info));
 	if (stat(path, &st) < 0)
@@ -162,7 +165,8 @@ int dax_info_by_path(const char *path, struct dax_info *info, struct err *e)
 	info->major = major(st.st_rdev);
 	info->minor = minor(st.st_rdev);
 	snprintf(info->dev_path, sizeof(info->dev_path), "%s", path);
-	ret = dax_from_libdaxctl(info->major, info->minor, info);
+	if (use_libdaxctl)
+		ret = dax_from_libdaxctl(info->major, info->minor, info);
 	if (ret < 0)
 		ret = dax_from_sysfs(info->major, info->minor, info);
 	if (ret < 0)
@@ -174,6 +178,16 @@ int dax_info_by_path(const char *path, struct dax_info *info, struct err *e)
 	if (!info->align)
 		info->align = 2ULL << 20;	/* the device-dax default alignment */
 	return 0;
+}
+
+int dax_info_by_path(const char *path, struct dax_info *info, struct err *e)
+{
+	return dax_info_lookup(path, true, info, e);
+}
+
+int dax_info_by_path_sysfs(const char *path, struct dax_info *info, struct err *e)
+{
+	return dax_info_lookup(path, false, info, e);
 }
 
 static int dax_cmp(const void *a, const void *b)

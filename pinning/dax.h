@@ -25,6 +25,9 @@ struct dax_info {
  * device that is not device-dax; -ENOENT/-EACCES from stat. */
 int dax_info_by_path(const char *path, struct dax_info *info, struct err *e);
 
+/* The same from sysfs alone (the fallback), so tests can compare it with libdaxctl. */
+int dax_info_by_path_sysfs(const char *path, struct dax_info *info, struct err *e);
+
 /* Lists the /dev paths of device-dax devices in devdax mode (libdaxctl iteration, then a
  * /dev/dax* glob when libdaxctl finds nothing), sorted by name. Returns how many (<= max). */
 unsigned dax_list(char paths[][64], unsigned max);

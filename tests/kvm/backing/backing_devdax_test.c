@@ -69,6 +69,19 @@ int main(void)
 	}
 	TEST_ASSERT(total == info.size, "ranges cover %" PRIu64 " bytes, device is %" PRIu64, total,
 		    info.size);
+	/* The sysfs fallback must agree with libdaxctl. */
+	{
+		struct dax_info sys;
+
+		TEST_ASSERT(dax_info_by_path_sysfs(dev, &sys, &e) == 0, "sysfs: %s", e.msg);
+		TEST_ASSERT(strcmp(sys.name, info.name) == 0 && sys.size == info.size &&
+			    sys.align == info.align && sys.nr_ranges == info.nr_ranges &&
+			    memcmp(sys.ranges, info.ranges, sizeof(sys.ranges)) == 0,
+			    "sysfs says %s size %" PRIu64 " align %" PRIu64 " ranges %u", sys.name,
+			    sys.size, sys.align, sys.nr_ranges);
+		printf("ok: sysfs fallback agrees with %s (range 0x%" PRIx64 "-0x%" PRIx64 ")\n",
+		       info.source, sys.ranges[0].start, sys.ranges[0].end);
+	}
 
 	/* Size 0: the whole device. */
 	ret = backing_open(&req, &b, &e);
