@@ -49,6 +49,10 @@ int backing_check_size(uint64_t size, uint64_t align, const char *what, struct e
 
 	if (align == 0)
 		align = BACKING_SMALL_PAGE;
+	if (size > BACKING_MAX_SIZE)
+		return err_set(e, -EINVAL, "guest RAM size %s is larger than the %s daxvm can map: use a smaller --mem-size",
+			       size_format(size, s, sizeof(s)),
+			       size_format(BACKING_MAX_SIZE, a, sizeof(a)));
 	if (size != 0 && size % align == 0)
 		return 0;
 	down = size / align * align;

@@ -57,12 +57,15 @@ struct backing {
 
 /* Guest RAM when the request gives no size and the backing has none of its own. */
 #define BACKING_DEFAULT_SIZE (512ULL << 20)
+/* Largest guest RAM accepted: far below the 128 TiB user address space, and no overflow
+ * when the mapping adds its alignment. */
+#define BACKING_MAX_SIZE (64ULL << 40)
 
 /* Opens and maps the backing. On failure returns -errno with one sentence in e
  * (what is wrong and how to fix it) and leaves nothing behind: no fd, no mapping,
- * no hugetlb pool change. e must start empty (err_reset). On failure b->kind and b->path
- * still say what the spec was recognised as (e.g. BACKING_PAGECACHE), b->fd is -1 and
- * b->host NULL. The mapping is not touched: memory is allocated by the guest's (or the
+ * no hugetlb pool change. e must start empty (err_reset). On failure b->fd is -1, b->host
+ * NULL, b->path holds the spec, and b->kind is BACKING_PAGECACHE when a disk file was refused
+ * (otherwise the kind that was being opened, or 0 when the path was never identified). The mapping is not touched: memory is allocated by the guest's (or the
  * pinning's) first access, so a 5 GiB memfd or anon costs nothing at open. */
 int backing_open(const struct backing_request *req, struct backing *b, struct err *e);
 

@@ -108,7 +108,9 @@ static bool backing_on_devtmpfs(const char *dir)
 /* Opens (or, in a tmpfs/hugetlbfs directory, creates) the file; -ENOENT when missing. */
 static int backing_open_file(struct backing *b, struct statfs *fs, struct err *e)
 {
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], extra;
+	unsigned region, id;
+	const char *name;
 
 	b->fd = open(b->path, O_RDWR | O_CLOEXEC);
 	if (b->fd >= 0)
@@ -120,6 +122,11 @@ static int backing_open_file(struct backing *b, struct statfs *fs, struct err *e
 		return err_set(e, -errno, "cannot open %s: %s", b->path, strerror(errno));
 	snprintf(dir, sizeof(dir), "%s", b->path);
 	/* devtmpfs reports the tmpfs magic: never create "devices" (a mistyped /dev/daxX.Y). */
+	name = strrchr(b->path, '/');
+	name = name ? name + 1 : b->path;
+	if (sscanf(name, "dax%u.%u%c", &region, &id, &extra) == 2)	/* exactly daxX.Y */
+		return err_set(e, -ENOENT, "device-dax %s does not exist: daxctl list shows the devices (one in system-ram mode has no /dev node: daxctl reconfigure-device -m devdax), or use --mem memfd",
+			       b->path);
 	if (statfs(dirname(dir), fs) < 0 || backing_on_devtmpfs(dir) ||
 	    (fs->f_type != BACKING_TMPFS_MAGIC && fs->f_type != BACKING_HUGETLBFS_MAGIC))
 		return err_set(e, -ENOENT, "%s does not exist: give an existing /dev/daxX.Y, a file on hugetlbfs or tmpfs (a new file is created only in a tmpfs or hugetlbfs directory, e.g. /dev/shm), or memfd, memfd-huge, anon",
@@ -174,10 +181,17 @@ static int backing_open_shmem_file(const struct backing_request *req, struct bac
 	if ((uint64_t)st.st_size < size) {
 		if (st.st_size != 0) {
 			/* Never change a user's file that has content: they must size it. */
+			uint64_t fits = (uint64_t)st.st_size / b->align * b->align;
+
 			size_format((uint64_t)st.st_size, have, sizeof(have));
 			size_format(size, want, sizeof(want));
-			ret = err_set(e, -EINVAL, "%s is %s, smaller than the %s of guest RAM: use --mem-size %s or less, or grow it yourself (truncate -s %s %s)",
-				      b->path, have, want, have, want, b->path);
+			if (fits)
+				ret = err_set(e, -EINVAL, "%s is %s, smaller than the %s of guest RAM: use --mem-size %s or less, or grow it yourself (truncate -s %" PRIu64 " %s)",
+					      b->path, have, want,
+					      size_format(fits, have, sizeof(have)), size, b->path);
+			else
+				ret = err_set(e, -EINVAL, "%s is %s, smaller than the %s of guest RAM: grow it yourself (truncate -s %" PRIu64 " %s) or use an empty file",
+					      b->path, have, want, size, b->path);
 			goto fail;
 		}
 		if (ftruncate(b->fd, (off_t)size) < 0) {

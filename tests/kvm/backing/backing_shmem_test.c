@@ -97,7 +97,7 @@ static void test_tmpfs(void)
 		    (long long)st.st_size);
 	/* A file with content, smaller than asked: refused, content untouched. */
 	write_file(path, "user data\n");
-	open_fails(path, 64 * MiB, -EINVAL, "smaller than the 64 MiB of guest RAM");
+	open_fails(path, 64 * MiB, -EINVAL, "smaller than the 64 MiB of guest RAM: grow it yourself (truncate -s 67108864");
 	f = fopen(path, "re");
 	TEST_ASSERT(f && fgets(text, sizeof(text), f) && strcmp(text, "user data\n") == 0,
 		    "user file changed: '%s'", text);
@@ -106,6 +106,9 @@ static void test_tmpfs(void)
 	/* An existing file of the right size: its size is the default. */
 	TEST_ASSERT(truncate(path, 8 * MiB) == 0, "truncate");
 	open_ok(path, 0, BACKING_TMPFS, 8 * MiB);
+	TEST_ASSERT(stat(path, &st) == 0 && st.st_size == (off_t)(8 * MiB), "file resized");
+	open_ok(path, 4 * MiB, BACKING_TMPFS, 4 * MiB);
+	open_fails(path, 16 * MiB, -EINVAL, "use --mem-size 8 MiB or less");
 	TEST_ASSERT(stat(path, &st) == 0 && st.st_size == (off_t)(8 * MiB), "file resized");
 	unlink(path);
 }
@@ -127,7 +130,11 @@ int main(void)
 	open_fails("anon", 4096 + 1, -EINVAL, "use 4 KiB or 8 KiB");
 	open_fails("memfd-huge", 3 * MiB, -EINVAL, "2 MiB alignment of memfd-huge: use 2 MiB or 4 MiB");
 	open_fails("/nonexistent-dir/guest-ram", 0, -ENOENT, "does not exist");
-	open_fails("/dev/dax9.9", 0, -ENOENT, "does not exist");
+	open_fails("/dev/dax9.9", 0, -ENOENT, "device-dax /dev/dax9.9 does not exist: daxctl list");
+	TEST_ASSERT(access("/dev/dax9.9", F_OK) != 0, "a missing /dev/dax9.9 was created");
+	open_fails("/dev/guest-ram", 0, -ENOENT, "does not exist");
+	TEST_ASSERT(access("/dev/guest-ram", F_OK) != 0, "a file was created on devtmpfs");
+	open_fails("memfd", 1ULL << 62, -EINVAL, "larger than");
 	open_fails("/dev/null", 0, -ENODEV, "not a device-dax device");
 	open_fails("/dev/shm", 0, -EISDIR, "is a directory");
 

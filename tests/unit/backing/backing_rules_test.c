@@ -41,6 +41,10 @@ static void test_sizes(void)
 	check_size(3000, 4096, -EINVAL, "use 4 KiB");
 	check_size(0, 4096, -EINVAL, "use 4 KiB");
 	check_size(1 * GiB + 4096, 1 * GiB, -EINVAL, "use 1 GiB or 2 GiB");
+	/* Absurd sizes are refused before any arithmetic can overflow. */
+	check_size(BACKING_MAX_SIZE, 2 * MiB, 0, NULL);
+	check_size(BACKING_MAX_SIZE + 2 * MiB, 2 * MiB, -EINVAL, "larger than the 64 TiB");
+	check_size(UINT64_MAX, 4096, -EINVAL, "larger than");
 }
 
 static void test_names(void)
