@@ -6,8 +6,8 @@
 #include "vmm/guest_params.h"
 
 int guest_params_layout(const struct guest_mem *gm, unsigned nr_cpus, uint32_t flags,
-			uint64_t seed, uint64_t reserve_tail_bytes, struct guest_params *p,
-			struct err *e)
+			uint64_t seed, uint64_t reserve_tail_bytes, uint64_t work_cap_bytes,
+			struct guest_params *p, struct err *e)
 {
 	uint64_t usable, per_cpu;
 	char a[32], b[32];
@@ -32,6 +32,13 @@ int guest_params_layout(const struct guest_mem *gm, unsigned nr_cpus, uint32_t f
 	p->ram_low_bytes = gm->regions[0].size;
 	p->ram_high_bytes = gm->ram_bytes - gm->regions[0].size;
 	p->work_bytes_per_cpu = per_cpu;
+	if (work_cap_bytes) {
+		if (work_cap_bytes < GUEST_MEM_PAGE_BYTES)
+			return err_set(e, -EINVAL, "a pattern area of %s is below 2 MiB: use --work-size 2M or more",
+				       size_format(work_cap_bytes, a, sizeof(a)));
+		if (work_cap_bytes < per_cpu)
+			p->work_bytes_per_cpu = work_cap_bytes / GUEST_MEM_PAGE_BYTES * GUEST_MEM_PAGE_BYTES;
+	}
 	for (unsigned cpu = 0; cpu < nr_cpus; cpu++)
 		p->work_gpa[cpu] = guest_mem_linear_to_gpa(gm, GUEST_RESERVED_BYTES + cpu * per_cpu);
 	p->seed = seed;

@@ -25,6 +25,9 @@ void run_options_usage(FILE *out)
 		"  --mem-size SIZE    guest RAM with K/M/G suffix, a multiple of 2 MiB and of the\n"
 		"                     backing's alignment (default: the device size for devdax, else\n"
 		"                     the backing's default); RAM above 3 GiB is placed at 4 GiB\n"
+		"  --work-size SIZE   bytes each vCPU writes and verifies per pass, from the start\n"
+		"                     of its equal share of RAM (default: the whole share; RAM\n"
+		"                     above 2 MiB is shared out); smaller is quicker on big RAM\n"
 		"  --cpus N           vCPUs, 1 to %d and at most KVM's limit (default %d)\n"
 		"  --duration SEC     seconds of pattern passes, fractions allowed (default %.0f);\n"
 		"                     every vCPU completes at least one pass\n"
@@ -85,6 +88,10 @@ static int parse_one(struct run_options *o, const char *opt, const char *val, st
 		if (size_parse(val, &o->mem_size) || o->mem_size == 0)
 			return err_set(e, -EINVAL, "--mem-size '%s' is not a size: use a number with K, M or G, such as 512M",
 				       val);
+	} else if (!strcmp(opt, "--work-size")) {
+		if (size_parse(val, &o->work_bytes) || o->work_bytes == 0)
+			return err_set(e, -EINVAL, "--work-size '%s' is not a size: use a number with K, M or G, such as 256M",
+				       val);
 	} else if (!strcmp(opt, "--cpus")) {
 		char *end;
 		unsigned long n;
@@ -127,7 +134,7 @@ static int parse_one(struct run_options *o, const char *opt, const char *val, st
 static bool takes_value(const char *opt)
 {
 	static const char *const with_value[] = {
-		"--mem", "--mem-size", "--cpus", "--duration", "--hang-timeout", "--report",
+		"--mem", "--mem-size", "--work-size", "--cpus", "--duration", "--hang-timeout", "--report",
 		"--console", "--pin", "--inject",
 	};
 

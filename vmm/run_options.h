@@ -16,6 +16,7 @@
 struct run_options {
 	const char *mem;		/* --mem: path, "memfd", "memfd-huge", "anon"; NULL = auto */
 	uint64_t mem_size;		/* --mem-size, bytes; 0 = the backing's default */
+	uint64_t work_bytes;		/* --work-size: pattern bytes per vCPU and pass; 0 = its share */
 	unsigned cpus;			/* --cpus */
 	double duration_s;		/* --duration, seconds of pattern passes */
 	const char *report_path;	/* --report FILE.json, NULL = none */

@@ -96,6 +96,12 @@ static int report_keys(struct run_session *s, struct report *r, const struct run
 	if (t->mismatches)
 		ret |= report_set_u64(r, "guest.first_mismatch_gpa", t->first_mismatch_gpa);
 	ret |= report_set_u64(r, "guest.vcpus_done", t->done_cpus);
+	for (unsigned i = 0; s->params && i < s->nr_vcpus; i++) {
+		char key[48];
+
+		snprintf(key, sizeof(key), "guest.work_gpa.cpu%u", i);
+		ret |= report_set_u64(r, key, s->params->work_gpa[i]);
+	}
 	if (t->exc_cpu >= 0) {
 		ret |= report_set_u64(r, "guest.exception.cpu", (uint64_t)t->exc_cpu);
 		ret |= report_set_u64(r, "guest.exception.vector", t->exc.exc_vector);

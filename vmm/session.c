@@ -228,7 +228,7 @@ int session_boot(struct run_session *s, struct err *e)
 	ret = x86_boot_prepare(&s->mem, s->nr_vcpus, &s->boot, e);
 	if (!ret)
 		ret = guest_params_layout(&s->mem, s->nr_vcpus, s->opt->guest_flags, SESSION_SEED, 0,
-					  &p, e);
+					  s->opt->work_bytes, &p, e);
 	if (ret)
 		return ret;
 	memcpy(s->params, &p, sizeof(p));
