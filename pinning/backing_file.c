@@ -178,6 +178,15 @@ static int backing_open_shmem_file(const struct backing_request *req, struct bac
 		if (ret < 0)
 			goto fail;
 	}
+	/* A tmpfs file is sparse: a mount too small for it would SIGBUS the guest later, not now. */
+	if (st.st_size == 0 && b->kind == BACKING_TMPFS &&
+	    (uint64_t)fs.f_bavail * (uint64_t)fs.f_bsize < size) {
+		size_format((uint64_t)fs.f_bavail * (uint64_t)fs.f_bsize, have, sizeof(have));
+		size_format(size, want, sizeof(want));
+		ret = err_set(e, -ENOSPC, "the tmpfs holding %s has %s free, less than the %s of guest RAM: use a smaller --mem-size, a bigger tmpfs (mount -o remount,size=...), or --mem memfd",
+			      b->path, have, want);
+		goto fail;
+	}
 	if ((uint64_t)st.st_size < size) {
 		if (st.st_size != 0) {
 			/* Never change a user's file that has content: they must size it. */

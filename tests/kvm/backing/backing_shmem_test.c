@@ -108,6 +108,12 @@ static void test_tmpfs(void)
 	open_ok(path, 0, BACKING_TMPFS, 8 * MiB);
 	TEST_ASSERT(stat(path, &st) == 0 && st.st_size == (off_t)(8 * MiB), "file resized");
 	open_ok(path, 4 * MiB, BACKING_TMPFS, 4 * MiB);
+	unlink(path);
+	/* More than the tmpfs can hold: refused now rather than a SIGBUS in the guest later. */
+	open_fails(path, 1ULL << 45, -ENOSPC, "free, less than the 32 TiB of guest RAM");
+	TEST_ASSERT(access(path, F_OK) != 0, "refused new file left behind");
+	write_file(path, "");
+	TEST_ASSERT(truncate(path, 8 * MiB) == 0, "truncate");
 	open_fails(path, 16 * MiB, -EINVAL, "use --mem-size 8 MiB or less");
 	TEST_ASSERT(stat(path, &st) == 0 && st.st_size == (off_t)(8 * MiB), "file resized");
 	unlink(path);
