@@ -71,16 +71,34 @@ static inline uint32_t hring_run(struct hring *r, const struct dma_desc *d)
 
 static inline void fill_pattern(uint8_t *p, uint64_t len, uint64_t seed, uint64_t origin)
 {
-	for (uint64_t i = 0; i < len; i++)
+	for (uint64_t i = 0; i < len; i++) {
+		if (((origin + i) & 7) == 0 && i + 8 <= len) {
+			uint64_t w = dma_pattern_word(seed, (origin + i) >> 3);
+
+			memcpy(p + i, &w, 8);
+			i += 7;
+			continue;
+		}
 		p[i] = dma_pattern_byte(seed, origin + i);
+	}
 }
 
 /* Index of the first byte that is not the pattern, or -1. */
 static inline long check_pattern(const uint8_t *p, uint64_t len, uint64_t seed, uint64_t origin)
 {
-	for (uint64_t i = 0; i < len; i++)
+	for (uint64_t i = 0; i < len; i++) {
+		if (((origin + i) & 7) == 0 && i + 8 <= len) {
+			uint64_t w;
+
+			memcpy(&w, p + i, 8);
+			if (w == dma_pattern_word(seed, (origin + i) >> 3)) {
+				i += 7;
+				continue;
+			}
+		}
 		if (p[i] != dma_pattern_byte(seed, origin + i))
 			return (long)i;
+	}
 	return -1;
 }
 
