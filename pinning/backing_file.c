@@ -65,8 +65,8 @@ static int backing_open_devdax(const struct backing_request *req, struct backing
 	size_format(info.size, have, sizeof(have));
 	size_format(size, want, sizeof(want));
 	if (size > info.size)
-		return err_set(e, -EINVAL, "guest RAM size %s is larger than the %s device-dax %s: use --mem-size %s or less",
-			       want, have, b->path, have);
+		return err_set(e, -EINVAL, "guest RAM size %s (%" PRIu64 " bytes) is larger than the %s (%" PRIu64 " bytes) device-dax %s: use --mem-size %" PRIu64 " or less",
+			       want, size, have, info.size, b->path, info.size / info.align * info.align);
 	b->page_size = info.align;	/* devdax maps with PTEs/PMDs/PUDs of exactly align */
 	b->align = info.align;
 	ret = backing_check_size(size, b->align, b->path, e);
