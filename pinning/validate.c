@@ -222,6 +222,17 @@ static void compare(struct validate *v, const struct seg *s, size_t idx, size_t 
 	for (size_t i = 0; i < n; i++) {
 		uint64_t en = ent[i];
 
+		/* Compaction and NUMA balancing try to migrate even pinned pages: the PTE holds a
+		 * migration entry until the kernel sees the pin and restores it. Re-read for up to
+		 * 50 ms; back at the same frame is a refused migration, not a failure. */
+		for (int t = 0; !(en & PAGEMAP_PRESENT) && v->snap[idx + i] != SNAP_GONE && t < 50; t++) {
+			usleep(1000);
+			if (pagemap_read(v->pm_fd, s->vaddr + (uint64_t)(idx + i - s->first) * s->page_size,
+					 s->page_size, 1, &en, NULL))
+				break;
+			if ((en & PAGEMAP_PRESENT) && pagemap_pfn(en) == v->snap[idx + i])
+				v->n.transient_unmapped++;
+		}
 		/* Each event is counted once: the snapshot follows the page afterwards. */
 		if (!(en & PAGEMAP_PRESENT)) {
 			if (v->snap[idx + i] != SNAP_GONE) {
@@ -546,6 +557,7 @@ int validate_fill_report(const struct validate *v, struct report *r)
 	ret |= report_set_u64(r, "validation.pfn_changes", n.pfn_changes);
 	ret |= report_set_u64(r, "validation.not_present", n.not_present);
 	ret |= report_set_u64(r, "validation.outside_devmap", n.outside_devmap);
+	ret |= report_set_u64(r, "validation.transient_unmapped", n.transient_unmapped);
 	ret |= report_set_u64(r, "validation.interval_ms", v->cfg.interval_ms);
 	ret |= report_set_bool(r, "validation.passed", ok);
 	if (!ok)

@@ -63,6 +63,8 @@ struct validate_counts {
 	uint64_t pfn_changes;
 	uint64_t not_present;
 	uint64_t outside_devmap;
+	uint64_t transient_unmapped;	/* pages briefly not present that came back at the same PFN
+					 * (a migration the kernel refused because of the pin) */
 	double pin_ms, unpin_ms;
 };
 void validate_get_counts(const struct validate *v, struct validate_counts *out);
