@@ -20,9 +20,11 @@
 #define BACKING_TMPFS_MAGIC 0x01021994
 #define BACKING_HUGETLBFS_MAGIC 0x958458f6
 
-/* A name for the filesystem in the page-cache refusal, so the user sees why. */
-static const char *backing_fs_name(unsigned long type)
+/* A name for the filesystem in the page-cache refusal, so the user sees why; *disk is false
+ * for the memory filesystems that are still not shmem (ramfs) or not files at all. */
+static const char *backing_fs_name(unsigned long type, bool *disk)
 {
+	*disk = true;
 	switch (type) {
 	case 0xEF53: return "ext2/3/4";
 	case 0x58465342: return "xfs";
@@ -31,10 +33,13 @@ static const char *backing_fs_name(unsigned long type)
 	case 0x6969: return "nfs";
 	case 0x01021997: return "9p";
 	case 0x65735546: return "fuse";
-	case 0x858458f6: return "ramfs";
 	case 0x4d44: return "vfat";
 	case 0xF2F52010: return "f2fs";
 	case 0x2fc12fc1: return "zfs";
+	}
+	*disk = false;
+	switch (type) {
+	case 0x858458f6: return "ramfs";
 	case 0x62656572: return "sysfs";
 	case 0x9fa0: return "procfs";
 	}
@@ -240,6 +245,7 @@ int backing_open_path(const struct backing_request *req, struct backing *b, stru
 	struct stat st;
 	char what[96];
 	const char *fs_name;
+	bool disk;
 
 	if (strlen(req->spec) >= sizeof(b->path))
 		return err_set(e, -ENAMETOOLONG, "the --mem path is longer than %zu bytes",
@@ -268,9 +274,10 @@ int backing_open_path(const struct backing_request *req, struct backing *b, stru
 	if (statfs(b->path, &fs) < 0)
 		return err_set(e, -errno, "statfs %s: %s", b->path, strerror(errno));
 	if (fs.f_type != BACKING_TMPFS_MAGIC && fs.f_type != BACKING_HUGETLBFS_MAGIC) {
-		fs_name = backing_fs_name((unsigned long)fs.f_type);
+		fs_name = backing_fs_name((unsigned long)fs.f_type, &disk);
 		if (fs_name)
-			snprintf(what, sizeof(what), "a file on %s, a disk filesystem", fs_name);
+			snprintf(what, sizeof(what), "a file on %s, %s", fs_name,
+				 disk ? "a disk filesystem" : "not tmpfs or hugetlbfs");
 		else
 			snprintf(what, sizeof(what), "a file on filesystem type 0x%lx, not tmpfs or hugetlbfs",
 				 (unsigned long)fs.f_type);
