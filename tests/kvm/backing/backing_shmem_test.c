@@ -1,6 +1,7 @@
 /* Integration: memfd, anon and tmpfs-file backings on the real kernel, the size and path
  * errors, and auto selection; every case checked for leaked fds and mappings. */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "backing_check.h"
 
@@ -119,6 +120,33 @@ static void test_tmpfs(void)
 	unlink(path);
 }
 
+/* As an unprivileged user, a root-only tmpfs file is refused with the reason and the fix. */
+static void test_no_permission(void)
+{
+	char path[64];
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		printf("note: not root, the permission case is not run\n");
+		return;
+	}
+	snprintf(path, sizeof(path), "/dev/shm/daxvm-backing-perm-%d", (int)getpid());
+	write_file(path, "");
+	TEST_ASSERT(chmod(path, 0600) == 0, "chmod");
+	fflush(stdout);
+	pid = fork();
+	TEST_ASSERT(pid >= 0, "fork");
+	if (pid == 0) {
+		TEST_ASSERT(setgid(65534) == 0 && setuid(65534) == 0, "drop to nobody");
+		open_fails(path, 4096, -EACCES, "no permission to open");
+		exit(T_PASS);
+	}
+	TEST_ASSERT(waitpid(pid, &status, 0) == pid, "waitpid");
+	unlink(path);
+	TEST_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == T_PASS, "permission case failed");
+}
+
 int main(void)
 {
 	t_require_kvm();
@@ -131,6 +159,7 @@ int main(void)
 	test_sparse_5g("memfd", BACKING_MEMFD);
 	test_sparse_5g("anon", BACKING_ANON);
 	test_tmpfs();
+	test_no_permission();
 
 	open_fails("memfd", 3000, -EINVAL, "not a multiple of the 4 KiB alignment of memfd: use 4 KiB");
 	open_fails("anon", 4096 + 1, -EINVAL, "use 4 KiB or 8 KiB");
