@@ -9,6 +9,7 @@
 #define CHUNK_BYTES (2ULL << 20)		/* areas are 2 MiB aligned, so a chunk never spans the hole */
 #define REPORT_EVERY_BYTES (64ULL << 20)	/* progress and heartbeat interval */
 #define MISMATCH_REPORTS_PER_PASS 16		/* each report is a VM exit: cap them */
+#define GUEST_BAD_MMIO_GPA 0xdead0000ULL	/* in the MMIO hole, claimed by no device */
 
 void guest_main(unsigned cpu);
 
@@ -118,6 +119,8 @@ void guest_main(unsigned cpu)
 		failures += verify_area(cpu, lin0, bytes, low, key, &progress);
 		if (cpu == 0 && (flags & (GUEST_F_INJECT_UD | GUEST_F_TRIPLE_FAULT)))
 			__asm__ volatile("ud2");
+		if (cpu == 0 && (flags & GUEST_F_BAD_MMIO))
+			*(volatile uint64_t *)GUEST_BAD_MMIO_GPA = pass;
 		if (flags & GUEST_F_DMA)
 			failures += guest_dma_stress(params, cpu);
 		if (params->stop && pass >= params->min_passes)

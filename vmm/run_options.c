@@ -37,9 +37,10 @@ void run_options_usage(FILE *out)
 		"  --report FILE.json write the JSON report there (written on PASS and FAIL)\n"
 		"  --console FILE     guest console output to FILE instead of stdout\n"
 		"  --hang-timeout SEC a vCPU silent this long is a hang (default %.0f)\n"
-		"  --inject ud|triple-fault\n"
-		"                     for testing: vCPU 0 raises #UD after its first pass\n"
-		"                     (reported as exception vector 6), or triple-faults\n"
+		"  --inject ud|triple-fault|bad-mmio\n"
+		"                     for testing: after its first pass vCPU 0 raises #UD\n"
+		"                     (reported as exception vector 6), triple-faults, or writes\n"
+		"                     to an address no device claims (0xdead0000)\n"
 		"  -h, --help         this text\n"
 		"\n"
 		"Exit status: 0 PASS, 1 FAIL (mismatch, guest exception or triple fault, hang,\n"
@@ -123,8 +124,10 @@ static int parse_one(struct run_options *o, const char *opt, const char *val, st
 			o->guest_flags |= GUEST_F_INJECT_UD;
 		else if (!strcmp(val, "triple-fault"))
 			o->guest_flags |= GUEST_F_TRIPLE_FAULT;
+		else if (!strcmp(val, "bad-mmio"))
+			o->guest_flags |= GUEST_F_BAD_MMIO;
 		else
-			return err_set(e, -EINVAL, "--inject '%s' is unknown: use ud or triple-fault", val);
+			return err_set(e, -EINVAL, "--inject '%s' is unknown: use ud, triple-fault or bad-mmio", val);
 	} else {
 		return err_set(e, -EINVAL, "unknown option '%s': see daxvm run --help", opt);
 	}
@@ -179,7 +182,7 @@ int run_options_parse(int argc, char **argv, struct run_options *o, struct err *
 		if (ret)
 			return ret;
 	}
-	if ((o->guest_flags & GUEST_F_INJECT_UD) && (o->guest_flags & GUEST_F_TRIPLE_FAULT))
-		return err_set(e, -EINVAL, "--inject ud and --inject triple-fault exclude each other: give one");
+	if (o->guest_flags & (o->guest_flags - 1))
+		return err_set(e, -EINVAL, "--inject takes one fault at a time: give it once");
 	return 0;
 }

@@ -63,9 +63,9 @@ int main(void)
 	err_reset(&e);
 	expect_error(PARSE(&o, &e, "--pin", "dma"), &e, "not a pinning backend");
 	err_reset(&e);
-	expect_error(PARSE(&o, &e, "--inject", "nmi"), &e, "ud or triple-fault");
+	expect_error(PARSE(&o, &e, "--inject", "nmi"), &e, "ud, triple-fault or bad-mmio");
 	err_reset(&e);
-	expect_error(PARSE(&o, &e, "--inject", "ud", "--inject", "triple-fault"), &e, "exclude");
+	expect_error(PARSE(&o, &e, "--inject", "ud", "--inject", "triple-fault"), &e, "one fault");
 	printf("PASS: run options\n");
 	return T_PASS;
 }

@@ -1,0 +1,324 @@
+#!/usr/bin/env python3
+"""KVM integration tests of 'daxvm run' through its CLI and JSON report.
+
+usage: run_check.py DAXVM CASE   (exit 0 pass, 77 skip, 1 fail)
+Each case boots the real guest on this host's KVM, so it needs /dev/kvm."""
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+T_PASS, T_SKIP, T_FAIL = 0, 77, 1
+DAXVM = None
+MiB, GiB = 1 << 20, 1 << 30
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Fail(what)
+
+
+def hugepages():
+    with open('/proc/sys/vm/nr_hugepages') as f:
+        return int(f.read())
+
+
+def run(args, timeout=60, report=True, **kw):
+    """Runs daxvm run ARGS in a fresh directory; returns (rc, stdout, stderr, report, dir listing)."""
+    d = tempfile.mkdtemp(prefix='daxvm-vmm-test-')
+    try:
+        path = os.path.join(d, 'report.json')
+        cmd = [DAXVM, 'run'] + args + (['--report', path] if report else [])
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+        rep = None
+        if os.path.exists(path):
+            with open(path) as f:
+                rep = json.load(f)
+        return p.returncode, p.stdout, p.stderr, rep, sorted(os.listdir(d))
+    finally:
+        shutil.rmtree(d)
+
+
+def get(rep, key):
+    v = rep
+    for part in key.split('.'):
+        check(isinstance(v, dict) and part in v, 'report lacks %s' % key)
+        v = v[part]
+    return v
+
+
+def expect_pass(args, cpus, kind, timeout=60):
+    pool = hugepages()
+    rc, out, err, rep, files = run(args, timeout)
+    check(rc == 0, 'exit %d, want 0; stderr: %s; stdout: %s' % (rc, err.strip(), out.strip()))
+    check(rep is not None, 'no report written')
+    check(files == ['report.json'], 'leftover files next to the report: %s' % files)
+    check(get(rep, 'verdict') == 'PASS', 'verdict %s' % get(rep, 'verdict'))
+    check(get(rep, 'guest.vcpus') == cpus, 'guest.vcpus %s, want %d' % (get(rep, 'guest.vcpus'), cpus))
+    check(get(rep, 'guest.vcpus_done') == cpus, 'not every vCPU reported CTL_DONE')
+    check(get(rep, 'backing.kind') == kind, 'backing.kind %s, want %s' % (get(rep, 'backing.kind'), kind))
+    check(get(rep, 'guest.mismatches') == 0, 'mismatches')
+    per = get(rep, 'guest.work_bytes_per_vcpu')
+    check(get(rep, 'guest.verified_bytes') >= cpus * per, 'less than one full pass verified')
+    check(get(rep, 'guest.passes_min') >= 1, 'a vCPU did not complete a pass')
+    check(get(rep, 'guest.verified_bytes_per_s') > 0, 'no rate')
+    for k in ('launch_to_first_insn_ms', 'map_ms', 'boot_ms', 'run_ms'):
+        check(get(rep, 'timing.' + k) > 0, 'timing.%s is not positive' % k)
+    for k in ('backing.path', 'backing.devmap', 'backing.page_size', 'backing.why', 'guest.ram_bytes'):
+        get(rep, k)
+    check('PASS' in out and '\r' not in out, 'summary missing, or a progress line written to a file')
+    check(err == '', 'stderr not empty: %s' % err)
+    check(hugepages() == pool, 'hugetlb pool changed')
+    return rep, out
+
+
+def expect_fail(args, reason_has, timeout=60):
+    rc, out, err, rep, files = run(args, timeout)
+    check(rc == 1, 'exit %d, want 1; stderr: %s' % (rc, err.strip()))
+    check(rep is not None and get(rep, 'verdict') == 'FAIL', 'verdict not FAIL')
+    check(reason_has in get(rep, 'reason'), 'reason "%s" lacks "%s"' % (get(rep, 'reason'), reason_has))
+    check(files == ['report.json'], 'leftover files: %s' % files)
+    return rep, out
+
+
+def case_boot_1cpu():
+    expect_pass(['--mem', 'memfd', '--mem-size', '32M', '--cpus', '1', '--duration', '0.3'], 1, 'memfd')
+
+
+def case_boot_2cpu():
+    rep, out = expect_pass(['--mem', 'memfd', '--mem-size', '64M', '--duration', '0.3'], 2, 'memfd')
+    check('daxvm guest: 2 vCPUs at CPL3' in out, 'the guest banner (CTL_PUTC) is not on stdout')
+
+
+def case_boot_4cpu():
+    expect_pass(['--mem', 'anon', '--mem-size', '64M', '--cpus', '4', '--duration', '0.3'], 4, 'anon')
+
+
+def case_backing_tmpfs():
+    path = '/dev/shm/daxvm-vmm-test-%d' % os.getpid()
+    try:
+        expect_pass(['--mem', path, '--mem-size', '32M', '--duration', '0.2'], 2, 'tmpfs')
+        check(not os.path.exists(path), '%s left behind' % path)
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+
+
+def case_backing_memfd_huge():
+    need = 32  # 64 MiB of 2 MiB pages
+    with open('/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages') as f:
+        free = int(f.read())
+    if free < need:
+        print('SKIP: feature missing: the hugetlb pool has %d free 2 MiB pages, %d needed '
+              '(this test does not change the pool)' % (free, need))
+        return T_SKIP
+    rep, _ = expect_pass(['--mem', 'memfd-huge', '--mem-size', '64M', '--duration', '0.2'], 2,
+                         'memfd-huge')
+    check(get(rep, 'backing.page_size') == 2 * MiB, 'page size')
+    return T_PASS
+
+
+def case_layout_5g():
+    # vCPU 1's share starts at 2.5 GiB: a 600 MiB area runs from below 3 GiB into 4 GiB+.
+    rep, out = expect_pass(['--mem', 'memfd', '--mem-size', '5G', '--work-size', '600M',
+                            '--duration', '0.2'], 2, 'memfd', timeout=120)
+    check(get(rep, 'guest.ram_bytes') == 5 * GiB, 'ram_bytes')
+    check(get(rep, 'guest.ram_low_bytes') == 3 * GiB, 'low RAM is not 3 GiB')
+    check(get(rep, 'guest.ram_high_bytes') == 2 * GiB, 'high RAM is not 2 GiB')
+    check(get(rep, 'guest.memslots') == 2, 'want two memslots')
+    gpa1, per = get(rep, 'guest.work_gpa.cpu1'), get(rep, 'guest.work_bytes_per_vcpu')
+    check(gpa1 < 3 * GiB < gpa1 + per, 'vCPU 1 area 0x%x+%d does not cross the hole' % (gpa1, per))
+
+
+def case_inject_ud():
+    rep, out = expect_fail(['--mem', 'memfd', '--mem-size', '32M', '--duration', '1', '--inject', 'ud'],
+                           'vector 6')
+    check(get(rep, 'guest.exception.vector') == 6, 'vector')
+    check(get(rep, 'guest.exception.cpu') == 0, 'cpu')
+    check(0x100000 <= get(rep, 'guest.exception.rip') < 0x180000, 'RIP outside the guest image')
+    check('#UD' in out, 'summary does not name #UD')
+
+
+def case_triple_fault():
+    rep, _ = expect_fail(['--mem', 'memfd', '--mem-size', '32M', '--duration', '1', '--inject',
+                          'triple-fault'], 'triple fault')
+    check(get(rep, 'guest.triple_fault') is True, 'guest.triple_fault')
+
+
+def case_bad_mmio():
+    rep, _ = expect_fail(['--mem', 'memfd', '--mem-size', '32M', '--duration', '1', '--inject',
+                          'bad-mmio'], 'unregistered address 0xdead0000 at RIP 0x')
+
+
+def interrupt(sig):
+    path = '/dev/shm/daxvm-vmm-test-int-%d' % os.getpid()
+    d = tempfile.mkdtemp(prefix='daxvm-vmm-test-')
+    try:
+        console = os.path.join(d, 'console.txt')
+        report = os.path.join(d, 'report.json')
+        p = subprocess.Popen([DAXVM, 'run', '--mem', path, '--mem-size', '32M', '--duration', '30',
+                              '--console', console, '--report', report],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if os.path.exists(console) and 'daxvm guest' in open(console).read():
+                break
+            time.sleep(0.02)
+        else:
+            p.kill()
+            raise Fail('the guest never printed its banner')
+        time.sleep(0.3)
+        t0 = time.time()
+        p.send_signal(sig)
+        try:
+            out, err = p.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            raise Fail('daxvm did not stop within 10 s of the signal')
+        check(p.returncode == 1, 'exit %d, want 1; stderr %s' % (p.returncode, err))
+        with open(report) as f:
+            rep = json.load(f)
+        check(get(rep, 'verdict') == 'FAIL' and get(rep, 'reason') == 'interrupted', 'reason')
+        check(not os.path.exists(path), 'the tmpfs backing file was left behind')
+        check(sorted(os.listdir(d)) == ['console.txt', 'report.json'], 'leftover files: %s' % os.listdir(d))
+        print('stopped %.0f ms after the signal' % ((time.time() - t0) * 1e3))
+    finally:
+        shutil.rmtree(d)
+        if os.path.exists(path):
+            os.unlink(path)
+
+
+def case_sigint():
+    interrupt(signal.SIGINT)
+
+
+def case_sigterm():
+    interrupt(signal.SIGTERM)
+
+
+def expect_usage(args, msg_has, wrap=None, **kw):
+    pool = hugepages()
+    before = set(os.listdir('/dev/shm'))
+    d = tempfile.mkdtemp(prefix='daxvm-vmm-test-')
+    try:
+        os.chmod(d, 0o777)
+        report = os.path.join(d, 'report.json')
+        cmd = (wrap or []) + [DAXVM, 'run'] + args + ['--duration', '0.1', '--report', report]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=30, **kw)
+        lines = p.stderr.splitlines()
+        check(p.returncode == 2, '%s: exit %d, want 2; stderr %s' % (args, p.returncode, p.stderr))
+        check(len(lines) == 1 and lines[0].startswith('daxvm: '), '%s: not one line: %r' % (args, p.stderr))
+        check(msg_has in lines[0], '%s: "%s" lacks "%s"' % (args, lines[0], msg_has))
+        check(p.stdout == '', '%s: stdout not empty: %r' % (args, p.stdout))
+        check(os.listdir(d) == [], '%s: left %s behind' % (args, os.listdir(d)))
+        new = [n for n in set(os.listdir('/dev/shm')) - before if n.startswith('daxvm')]
+        check(not new, '%s: left %s in /dev/shm' % (args, new))
+        check(hugepages() == pool, 'hugetlb pool changed')
+        print('ok  %-50s %s' % (' '.join((wrap or [])[:1] + args), lines[0]))
+    finally:
+        shutil.rmtree(d)
+
+
+def case_bad_input():
+    mem = ['--mem', 'memfd']
+    expect_usage(['--mem', '/nonexistent/ram'], 'does not exist')
+    expect_usage(['--mem', '/etc/hostname'], 'pagecache')
+    expect_usage(mem + ['--mem-size', '3001K'], 'alignment')
+    expect_usage(mem + ['--mem-size', '5000K'], 'multiple of 2 MiB')
+    expect_usage(mem + ['--mem-size', '4M', '--cpus', '4'], 'too small for 4 vCPUs')
+    expect_usage(mem + ['--mem-size', '12Q'], 'not a size')
+    expect_usage(['--cpus', '0'], '--cpus 0')
+    expect_usage(['--cpus', '65'], 'use 1 to 64')
+    expect_usage(['--cpus', 'two'], 'not a number')
+    expect_usage(['--duration', 'soon'], 'not a number of seconds')
+    expect_usage(['--frobnicate'], "unknown option '--frobnicate'")
+    expect_usage(['--pin', 'dma'], 'not a pinning backend')
+    expect_usage(mem + ['--mem-size', '16M', '--console', '/nonexistent/dir/c.txt'], 'console')
+    # A tmpfs file smaller than the RAM asked for: "larger than the device".
+    small = '/dev/shm/daxvm-vmm-test-small-%d' % os.getpid()
+    with open(small, 'wb') as f:
+        f.write(b'\1' * MiB)
+    try:
+        expect_usage(['--mem', small, '--mem-size', '64M'], 'smaller than')
+        check(os.path.getsize(small) == MiB, 'the small file was changed')
+    finally:
+        os.unlink(small)
+    # Unreadable backing: root without CAP_DAC_OVERRIDE cannot open a mode-000 file.
+    noread = '/dev/shm/daxvm-vmm-test-noread-%d' % os.getpid()
+    with open(noread, 'wb') as f:
+        f.write(b'\0' * (16 * MiB))
+    os.chmod(noread, 0)
+    try:
+        expect_usage(['--mem', noread, '--mem-size', '16M'], 'permission',
+                     wrap=['setpriv', '--bounding-set=-dac_override,-dac_read_search'])
+    finally:
+        os.unlink(noread)
+    # No permission on /dev/kvm (mode 0600 root): run as nobody.
+    expect_usage(mem + ['--mem-size', '16M'], '/dev/kvm',
+                 wrap=['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'])
+    # No /dev/kvm at all: a private mount namespace with an empty /dev.
+    expect_usage(mem + ['--mem-size', '16M'], 'no /dev/kvm',
+                 wrap=['unshare', '-m', 'sh', '-c', 'mount -t tmpfs tmpfs /dev && exec "$@"', 'sh'])
+
+
+def case_help():
+    p = subprocess.run([DAXVM, 'run', '--help'], capture_output=True, text=True, timeout=10)
+    check(p.returncode == 0, 'exit %d' % p.returncode)
+    for opt in ('--mem ', '--mem-size', '--work-size', '--cpus', '--duration', '--pin', '--report',
+                '--console', '--hang-timeout', '--inject', '(default 2)', '(default 10)', 'auto'):
+        check(opt in p.stdout, '--help does not mention %s' % opt)
+
+
+def case_launch_timing():
+    """Ten short runs: the median time from process start to the first guest instruction."""
+    launch, cmd, rate = [], [], []
+    for _ in range(10):
+        rep, _ = expect_pass(['--mem', 'memfd', '--mem-size', '64M', '--duration', '0.2'], 2, 'memfd')
+        launch.append(get(rep, 'timing.launch_to_first_insn_ms'))
+        cmd.append(get(rep, 'timing.cmd_to_first_insn_ms'))
+        rate.append(get(rep, 'guest.verified_bytes_per_s'))
+    print('process start -> first guest instruction: median %.1f ms (min %.1f, max %.1f; 10 ms clock)'
+          % (statistics.median(launch), min(launch), max(launch)))
+    print('run command -> first guest instruction: median %.2f ms' % statistics.median(cmd))
+    print('verified rate, 2 vCPUs, 64 MiB memfd: median %.2f GiB/s' % (statistics.median(rate) / GiB))
+    check(0 < statistics.median(launch) < 5000, 'launch time out of range')
+
+
+def main():
+    global DAXVM
+    if len(sys.argv) != 3:
+        print(__doc__)
+        return T_FAIL
+    DAXVM = sys.argv[1]
+    case = globals().get('case_' + sys.argv[2])
+    if not case:
+        print('unknown case %s' % sys.argv[2])
+        return T_FAIL
+    if sys.argv[2] != 'help':
+        try:
+            os.close(os.open('/dev/kvm', os.O_RDWR))
+        except OSError as e:
+            print('SKIP: feature missing: /dev/kvm cannot be opened (%s)' % e.strerror)
+            return T_SKIP
+    try:
+        ret = case()
+    except Fail as e:
+        print('FAIL %s: %s' % (sys.argv[2], e))
+        return T_FAIL
+    if ret == T_SKIP:
+        return T_SKIP
+    print('PASS %s' % sys.argv[2])
+    return T_PASS
+
+
+if __name__ == '__main__':
+    sys.exit(main())
