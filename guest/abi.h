@@ -62,6 +62,7 @@ struct guest_image_header {
 #define GUEST_F_DMA		(1u << 0)	/* run the DMA stress (devices/dma_abi.h) */
 #define GUEST_F_INJECT_UD	(1u << 1)	/* tests: execute ud2 at CPL3 after the first pass */
 #define GUEST_F_BAD_MMIO	(1u << 3)	/* tests: write to an address no device claims */
+#define GUEST_F_HANG		(1u << 4)	/* tests: spin at CPL3 without reporting (a hang) */
 #define GUEST_F_TRIPLE_FAULT	(1u << 2)	/* tests: break the IDT and fault (triple fault); the VMM
 						 * loads an empty IDT, the guest executes ud2 */
 

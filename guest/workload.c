@@ -121,6 +121,8 @@ void guest_main(unsigned cpu)
 			__asm__ volatile("ud2");
 		if (cpu == 0 && (flags & GUEST_F_BAD_MMIO))
 			*(volatile uint64_t *)GUEST_BAD_MMIO_GPA = pass;
+		while (cpu == 0 && (flags & GUEST_F_HANG))
+			__asm__ volatile("pause");
 		if (flags & GUEST_F_DMA)
 			failures += guest_dma_stress(params, cpu);
 		if (params->stop && pass >= params->min_passes)

@@ -159,6 +159,13 @@ def case_bad_mmio():
                           'bad-mmio'], 'unregistered address 0xdead0000 at RIP 0x')
 
 
+def case_hang():
+    t0 = time.time()
+    rep, _ = expect_fail(['--mem', 'memfd', '--mem-size', '32M', '--duration', '30', '--inject', 'hang',
+                          '--hang-timeout', '1'], 'vCPU 0 hung')
+    check(time.time() - t0 < 10, 'the hang was not detected within 10 s')
+
+
 def interrupt(sig):
     path = '/dev/shm/daxvm-vmm-test-int-%d' % os.getpid()
     d = tempfile.mkdtemp(prefix='daxvm-vmm-test-')
