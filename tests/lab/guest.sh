@@ -54,7 +54,7 @@ run_check() {	# NAME TIMEOUT_SEC COMMAND...
 	77) echo "LAB-RESULT $name FAIL skipped inside the lab (a lab feature is missing): exit 77" ;;
 	*) echo "LAB-RESULT $name FAIL exit status $status" ;;
 	esac
-	echo "LAB-BOOT check $name done in $(echo "$(up) - $t0" | bc) s"
+	echo "LAB-BOOT check $name done in $(awk -v s="$t0" -v e="$(up)" 'BEGIN { printf "%.2f", e - s }') s"
 }
 export DAXVM_TEST_DAX=/dev/dax0.0
 run_check devdax_map 60 "$bin/lab_devdax_map" /dev/dax0.0
