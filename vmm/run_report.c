@@ -144,8 +144,13 @@ int session_report(struct run_session *s, struct report *r, FILE *out)
 	run_s = ms_between(s->t.all_ready_ns, s->t.run_end_ns) / 1e3;
 	rate = run_s > 0 ? (double)t.verified_bytes / run_s : 0.0;
 
-	fprintf(out, "daxvm run: %s%s%s\n", s->failed ? "FAIL: " : "PASS", s->failed ? s->reason : "", "");
-	fprintf(out, "  backing  %s %s, %s pages, %s%s: %s\n", backing_kind_name(bk->kind), bk->path,
+	if (s->failed)
+		fprintf(out, "daxvm run: FAIL: %s\n", s->reason);
+	else
+		fprintf(out, "daxvm run: PASS\n");
+	fprintf(out, "  backing  %s%s%s, %s pages, %s%s: %s\n", backing_kind_name(bk->kind),
+		strcmp(bk->path, backing_kind_name(bk->kind)) ? " " : "",
+		strcmp(bk->path, backing_kind_name(bk->kind)) ? bk->path : "",
 		size_format(bk->page_size, a, sizeof(a)), size_format(bk->size, b, sizeof(b)),
 		bk->devmap ? ", devmap" : "", bk->why[0] ? bk->why : "as requested");
 	fprintf(out, "  guest    %u vCPUs at CPL3, %s RAM (%s at 0, %s at 4 GiB), %s pattern area per vCPU\n",

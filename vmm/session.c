@@ -279,7 +279,7 @@ static void session_progress_line(struct run_session *s, uint64_t now)
 	uint64_t bytes = session_verified_bytes(s);
 	char a[32], b[32];
 
-	fprintf(stdout, "\r  %5.1f s / %.0f s  verified %s  (%s/s)   ", secs, s->opt->duration_s,
+	fprintf(stdout, "\r  %5.1f s / %.1f s  verified %s  (%s/s)   ", secs, s->opt->duration_s,
 		size_format(bytes, a, sizeof(a)),
 		size_format(secs > 0 ? (uint64_t)((double)bytes / secs) : 0, b, sizeof(b)));
 	fflush(stdout);
@@ -316,7 +316,9 @@ void session_run(struct run_session *s)
 				session_fail(s, "vCPU %u hung: no report from the guest for %.1f s (after %" PRIu64 " bytes verified)",
 					     i, (double)(now - st.last_seen_ns) / 1e9, st.progress_bytes);
 		}
-		if (live && now - last_line > 250ULL * 1000 * 1000) {
+		/* The first line waits half a second, after the guest's banner on the console. */
+		if (live && now - s->t.all_ready_ns > 500ULL * 1000 * 1000 &&
+		    now - last_line > 250ULL * 1000 * 1000) {
 			session_progress_line(s, now);
 			last_line = now;
 		}
