@@ -39,9 +39,22 @@ struct dma_cpu {
 
 static struct dma_cpu cpus[DMA_MAX_RINGS];
 
-static inline volatile uint64_t *dma_reg(unsigned cpu, uint64_t reg)
+#ifdef DMA_STRESS_HOST_TEST
+/* Host-side test build (tests/unit/dma): MMIO goes to the test, which routes it to the bus. */
+uint64_t dma_stress_test_mmio(unsigned cpu, uint64_t gpa, uint64_t value, int is_write);
+void dma_stress_test_relax(void);
+#define mmio_read(cpu, gpa)		dma_stress_test_mmio(cpu, gpa, 0, 0)
+#define mmio_write(cpu, gpa, v)		((void)dma_stress_test_mmio(cpu, gpa, v, 1))
+#define cpu_relax()			dma_stress_test_relax()
+#else
+#define mmio_read(cpu, gpa)		(*(volatile uint64_t *)(gpa))
+#define mmio_write(cpu, gpa, v)		((void)(*(volatile uint64_t *)(gpa) = (v)))
+#define cpu_relax()			__asm__ volatile("pause")
+#endif
+
+static inline uint64_t dma_reg_gpa(unsigned cpu, uint64_t reg)
 {
-	return (volatile uint64_t *)(GUEST_MMIO_DMA_GPA + cpu * DMA_REG_STRIDE + reg);
+	return GUEST_MMIO_DMA_GPA + cpu * DMA_REG_STRIDE + reg;
 }
 
 static inline void barrier(void)
@@ -81,11 +94,11 @@ static int setup(volatile struct guest_params *p, unsigned cpu, struct dma_cpu *
 {
 	struct dma_ring_header *h = ring_hdr(p, cpu);
 
-	if (*dma_reg(cpu, DMA_REG_ID) != DMA_ID_VALUE || !p->dma_ring_entries || !p->dma_area_bytes)
+	if (mmio_read(cpu, dma_reg_gpa(cpu, DMA_REG_ID)) != DMA_ID_VALUE || !p->dma_ring_entries || !p->dma_area_bytes)
 		return -1;
 	s->rng = (p->seed ^ ((uint64_t)(cpu + 1) * 0x9e3779b97f4a7c15ULL)) | 1;
 	s->entries = p->dma_ring_entries;
-	s->align = *dma_reg(cpu, DMA_REG_ALIGN);
+	s->align = mmio_read(cpu, dma_reg_gpa(cpu, DMA_REG_ALIGN));
 	if (!s->align)
 		s->align = 1;
 	s->area = p->dma_area_gpa[cpu];
@@ -291,8 +304,8 @@ static int prepare(volatile struct guest_params *p, unsigned cpu, struct dma_cpu
 static void report(unsigned cpu, uint64_t gpa, int device_found)
 {
 	if (!device_found)
-		*dma_reg(cpu, DMA_REG_VERIFY_FAIL) = gpa;
-	*(volatile uint64_t *)(GUEST_MMIO_CTL_GPA + cpu * GUEST_CTL_STRIDE + CTL_MISMATCH) = gpa;
+		mmio_write(cpu, dma_reg_gpa(cpu, DMA_REG_VERIFY_FAIL), gpa);
+	mmio_write(cpu, GUEST_MMIO_CTL_GPA + cpu * GUEST_CTL_STRIDE + CTL_MISMATCH, gpa);
 }
 
 /* Rings the doorbell, waits for every pending descriptor and checks it; returns failures. */
@@ -303,7 +316,7 @@ static uint64_t complete_batch(volatile struct guest_params *p, unsigned cpu, st
 
 	if (!s->nr_pend)
 		return 0;
-	*dma_reg(cpu, DMA_REG_DOORBELL) = s->prod;
+	mmio_write(cpu, dma_reg_gpa(cpu, DMA_REG_DOORBELL), s->prod);
 	for (unsigned i = 0; i < s->nr_pend; i++) {
 		const struct pending *q = &s->pend[i];
 		struct dma_desc *d = ring_desc(p, cpu, q->slot);
@@ -311,7 +324,7 @@ static uint64_t complete_batch(volatile struct guest_params *p, unsigned cpu, st
 		uint64_t bad = 0;
 
 		while ((st = d->status) == DMA_ST_PENDING)
-			__asm__ volatile("pause");
+			cpu_relax();
 		barrier();
 		if (q->kind == FAULT_OP) {
 			if (st != DMA_ST_IOMMU_FAULT)
