@@ -300,7 +300,8 @@ static int unmap_span_locked(struct pin_container *c, size_t first, size_t last,
 		if (c->unmap_hook)
 			c->unmap_hook(&v, true, c->unmap_hook_opaque);
 	}
-	memmove(&c->maps[kept], &c->maps[last], (c->nr_maps - last) * sizeof(*c->maps));
+	if (c->nr_maps > last)
+		memmove(&c->maps[kept], &c->maps[last], (c->nr_maps - last) * sizeof(*c->maps));
 	c->nr_maps -= last - kept;
 	return ret;
 }
