@@ -52,9 +52,21 @@ exc_common:
 	mov %rax, CTL_EXC_ERROR(%rbx)
 	mov %cr2, %rax
 	mov %rax, CTL_EXC_CR2(%rbx)
-	mov 16(%rsp), %rax
+	/* One line on the 8250 console (port I/O is allowed at CPL0). */
+	lea exc_banner(%rip), %rsi
+	mov $0x3f8, %dx
+3:	lodsb
+	test %al, %al
+	jz 4f
+	outb %al, %dx
+	jmp 3b
+4:	mov 16(%rsp), %rax
 	mov %rax, CTL_EXC_RIP(%rbx)	/* the VMM stops this vCPU on this write */
 2:	hlt
 	jmp 2b
+
+	.section .rodata
+exc_banner:
+	.asciz "daxvm guest: ring-0 exception handler reporting to the VMM\n"
 
 	.section .note.GNU-stack, "", @progbits

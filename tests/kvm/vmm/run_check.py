@@ -146,6 +146,7 @@ def case_inject_ud():
     check(get(rep, 'guest.exception.cpu') == 0, 'cpu')
     check(0x100000 <= get(rep, 'guest.exception.rip') < 0x180000, 'RIP outside the guest image')
     check('#UD' in out, 'summary does not name #UD')
+    check('daxvm guest: ring-0 exception handler' in out, 'the handler line (8250 port 0x3f8) is missing')
 
 
 def case_triple_fault():
