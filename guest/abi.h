@@ -63,6 +63,9 @@ struct guest_image_header {
 #define GUEST_F_INJECT_UD	(1u << 1)	/* tests: execute ud2 at CPL3 after the first pass */
 #define GUEST_F_BAD_MMIO	(1u << 3)	/* tests: write to an address no device claims */
 #define GUEST_F_HANG		(1u << 4)	/* tests: spin at CPL3 without reporting (a hang) */
+#define GUEST_F_CORRUPT		(1u << 5)	/* tests: vCPU 0 spoils one word between write and verify
+						 * of pass 1, at work_gpa[0] + GUEST_CORRUPT_OFFSET */
+#define GUEST_CORRUPT_OFFSET	0x1008ULL
 #define GUEST_F_TRIPLE_FAULT	(1u << 2)	/* tests: break the IDT and fault (triple fault); the VMM
 						 * loads an empty IDT, the guest executes ud2 */
 

@@ -114,6 +114,8 @@ void guest_main(unsigned cpu)
 		uint64_t key = params->seed + pass * 0xd1b54a32d192ed03ULL;
 
 		write_area(cpu, lin0, bytes, low, key, progress);
+		if (cpu == 0 && pass == 1 && (flags & GUEST_F_CORRUPT))
+			*(volatile uint64_t *)(start + GUEST_CORRUPT_OFFSET) ^= 1;
 		/* The verify must read memory, not values the compiler still holds. */
 		__asm__ volatile("" ::: "memory");
 		failures += verify_area(cpu, lin0, bytes, low, key, &progress);

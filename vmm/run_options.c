@@ -37,11 +37,12 @@ void run_options_usage(FILE *out)
 		"  --report FILE.json write the JSON report there (written on PASS and FAIL)\n"
 		"  --console FILE     guest console output to FILE instead of stdout\n"
 		"  --hang-timeout SEC a vCPU silent this long is a hang (default %.0f)\n"
-		"  --inject ud|triple-fault|bad-mmio|hang\n"
+		"  --inject ud|triple-fault|bad-mmio|hang|corrupt\n"
 		"                     for testing: after its first pass vCPU 0 raises #UD\n"
 		"                     (reported as exception vector 6), triple-faults, writes\n"
 		"                     to an address no device claims (0xdead0000), or spins\n"
-		"                     silently (a hang after --hang-timeout)\n"
+		"                     silently (a hang after --hang-timeout); corrupt: it flips\n"
+		"                     one bit of its pattern before verifying pass 1 (a mismatch)\n"
 		"  -h, --help         this text\n"
 		"\n"
 		"Exit status: 0 PASS, 1 FAIL (mismatch, guest exception or triple fault, hang,\n"
@@ -129,8 +130,10 @@ static int parse_one(struct run_options *o, const char *opt, const char *val, st
 			o->guest_flags |= GUEST_F_BAD_MMIO;
 		else if (!strcmp(val, "hang"))
 			o->guest_flags |= GUEST_F_HANG;
+		else if (!strcmp(val, "corrupt"))
+			o->guest_flags |= GUEST_F_CORRUPT;
 		else
-			return err_set(e, -EINVAL, "--inject '%s' is unknown: use ud, triple-fault, bad-mmio or hang", val);
+			return err_set(e, -EINVAL, "--inject '%s' is unknown: use ud, triple-fault, bad-mmio, hang or corrupt", val);
 	} else {
 		return err_set(e, -EINVAL, "unknown option '%s': see daxvm run --help", opt);
 	}

@@ -160,6 +160,16 @@ def case_bad_mmio():
                           'bad-mmio'], 'unregistered address 0xdead0000 at RIP 0x')
 
 
+def case_corrupt():
+    rep, out = expect_fail(['--mem', 'memfd', '--mem-size', '32M', '--duration', '0.3', '--inject',
+                            'corrupt'], '1 pattern mismatches')
+    want = get(rep, 'guest.work_gpa.cpu0') + 0x1008
+    check(get(rep, 'guest.mismatches') == 1, 'mismatches %s, want 1' % get(rep, 'guest.mismatches'))
+    check(get(rep, 'guest.first_mismatch_gpa') == want,
+          'first_mismatch_gpa 0x%x, want 0x%x' % (get(rep, 'guest.first_mismatch_gpa'), want))
+    check(get(rep, 'guest.vcpus_done') == 2, 'the run should still end normally')
+
+
 def case_hang():
     t0 = time.time()
     rep, _ = expect_fail(['--mem', 'memfd', '--mem-size', '32M', '--duration', '30', '--inject', 'hang',
