@@ -38,32 +38,17 @@ static bool iova_range_ok(struct pin_container *c, uint64_t iova, uint64_t len, 
 	return true;
 }
 
-/* Moves [iova, +len) <-> media at media_off, one mapping at a time (a real IOMMU would let a
- * transfer run across adjacent mappings; pin_dma_rw works within one). */
+/* Moves [iova, +len) <-> media at media_off; pin_dma_rw() checks the whole range before it
+ * moves a byte (a fault touches nothing) and walks across adjacent mappings itself. */
 static uint32_t dma_move(struct dma_queue *q, uint64_t media_off, uint64_t iova, uint64_t len,
 			 bool to_ram)
 {
-	struct dma_engine *dma = q->dma;
+	struct err e = { 0 };
+	int ret = pin_dma_rw(q->dma->pins, q->dma->media.fd, media_off, iova, len, to_ram, &e);
 
-	while (len) {
-		struct pin_translation t;
-		struct err e = { 0 };
-		uint64_t n;
-		int ret;
-
-		if (pin_translate(dma->pins, iova, 1, &t) < 0 || !t.len)
-			return DMA_ST_IOMMU_FAULT;
-		n = t.len < len ? t.len : len;
-		ret = pin_dma_rw(dma->pins, dma->media.fd, media_off, iova, n, to_ram, &e);
-		if (ret == -EFAULT)
-			return DMA_ST_IOMMU_FAULT;
-		if (ret < 0)
-			return DMA_ST_MEDIA_ERROR;
-		iova += n;
-		media_off += n;
-		len -= n;
-	}
-	return DMA_ST_OK;
+	if (ret == -EFAULT)
+		return DMA_ST_IOMMU_FAULT;
+	return ret < 0 ? DMA_ST_MEDIA_ERROR : DMA_ST_OK;
 }
 
 static void note_verify_failure(struct dma_engine *dma, uint64_t gpa)
