@@ -125,7 +125,8 @@ int main(int argc, char **argv)
 	printf("pinned %" PRIu64 " MiB of %s through VFIO (%s): FOLL_PIN acquired +%" PRIu64 " released +%"
 	       PRIu64 "; dst pfn 0x%" PRIx64 "\n", SIZE >> 20, sys.name, bdf, a1 - a0, r1 - r0, pfn_before);
 
-	/* The teardown, with the pins held. */
+	/* The teardown, with the pins held. On 6.1 a FOLL_PIN holds a page reference, not a
+	 * dev_pagemap reference (measured here: disable-device does not wait for the pins). */
 	dis = daxctl("disable-device", sys.name, DISABLE_WAIT_MS, &ms, &blocked);
 	snprintf(path, sizeof(path), "/sys/bus/dax/devices/%s/driver", sys.name);
 	nl = readlink(path, link, sizeof(link) - 1);

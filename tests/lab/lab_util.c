@@ -90,6 +90,7 @@ int lab_pfn(const void *addr, uint64_t *pfn)
 	close(fd);
 	if (n != sizeof(entry))
 		return n < 0 ? -errno : -EIO;
+	/* PFNs read as 0 without CAP_SYS_ADMIN (Linux 4.2); the lab runs as root. */
 	if (!(entry & (1ull << 63)))
 		return -ENOENT;
 	*pfn = entry & ((1ull << 55) - 1);
@@ -103,6 +104,7 @@ int lab_vmstat_pins(uint64_t *acquired, uint64_t *released)
 	int fd, found = 0;
 	FILE *f;
 
+	/* vm.stat_refresh (Linux 4.4) folds the per-CPU vmstat deltas into the global counters. */
 	fd = open("/proc/sys/vm/stat_refresh", O_WRONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		if (write(fd, "1", 1) < 0) {
@@ -212,7 +214,7 @@ int lab_edu_init(struct lab_edu *edu, int dev_fd)
 	ret = region_offset(dev_fd, VFIO_PCI_CONFIG_REGION_INDEX, &edu->cfg_off, NULL);
 	if (ret)
 		return ret;
-	/* vfio-pci leaves bus mastering off: the device cannot DMA until we set it. */
+	/* vfio-pci (checked on 6.1) leaves bus mastering off: the device cannot DMA until we set it. */
 	if (pread(dev_fd, &cmd, sizeof(cmd), (off_t)(edu->cfg_off + 4)) != sizeof(cmd))
 		return -errno;
 	cmd |= 0x6;	/* memory space + bus master */
