@@ -43,6 +43,10 @@ struct pin_container;
 struct pin_options {
 	enum pin_backend backend;
 	const char *vfio_device;	/* PCI address for vfio ("0000:00:03.0"), else NULL */
+	/* io_uring: registered-buffer slots to reserve (one per mapping per GiB); 0 = 256, at
+	 * most 16,384. Pinning 2 MiB folios costs time proportional to the slots (the kernel
+	 * scans the whole table per huge page), so keep it as small as the mappings allow. */
+	unsigned max_mappings;
 };
 
 int pin_container_open(const struct pin_options *opt, struct pin_container **out, struct err *e);

@@ -18,6 +18,10 @@
  * holds at most 16,384 buffers (IORING_MAX_REG_BUFFERS, since 5.13). */
 #define URING_BUF_MAX (1ull << 30)
 #define URING_MAX_BUFFERS 16384u
+/* The default table size: 256 mappings or 256 GiB. The kernel's headpage_already_acct()
+ * (io_uring/rsrc.c) walks every slot of the table for each 2 MiB folio being registered, so
+ * a full 16,384-slot table made hugetlb registration 5-8x slower than a packed one (bench/pin). */
+#define URING_DEFAULT_BUFFERS 256u
 #define URING_QUEUE_DEPTH 256u
 
 struct uring_req {
@@ -39,14 +43,22 @@ struct uring_state {
 	pthread_mutex_t cq_lock;	/* reaping and request completion counts */
 	pthread_cond_t cq_cond;		/* a reaper finished a batch */
 	bool reaping;			/* a thread is waiting in the kernel for CQEs */
+	uint32_t nr_slots;		/* size of the buffer table */
+	bool table_registered;		/* the table exists (from the first map until empty again) */
 	uint8_t slot_used[URING_MAX_BUFFERS];
 };
 
 static int uring_open(struct pin_container *c, const struct pin_options *opt, struct err *e)
 {
 	struct uring_state *s = calloc(1, sizeof(*s));
+	unsigned slots = opt->max_mappings ? opt->max_mappings : URING_DEFAULT_BUFFERS;
 	int ret;
 
+	if (slots > URING_MAX_BUFFERS) {
+		free(s);
+		return err_set(e, -EINVAL, "io_uring holds at most %u registered buffers, not %u: ask for fewer mappings",
+			       URING_MAX_BUFFERS, slots);
+	}
 	if (!s)
 		return err_set(e, -ENOMEM, "out of memory allocating the io_uring backend");
 	ret = io_uring_queue_init(URING_QUEUE_DEPTH, &s->ring, 0);
@@ -58,8 +70,11 @@ static int uring_open(struct pin_container *c, const struct pin_options *opt, st
 				       "or choose --pin vfio/iommufd", strerror(-ret));
 		return err_set(e, ret, "io_uring_queue_init failed: %s", strerror(-ret));
 	}
-	/* Sparse tables and per-buffer updates: Linux 5.19 (IORING_RSRC_REGISTER_SPARSE). */
-	ret = io_uring_register_buffers_sparse(&s->ring, URING_MAX_BUFFERS);
+	/* Sparse tables and per-buffer updates: Linux 5.19 (IORING_RSRC_REGISTER_SPARSE).
+	 * Probe here; the table itself is registered by the first map (see uring_map). */
+	ret = io_uring_register_buffers_sparse(&s->ring, slots);
+	if (!ret)
+		ret = io_uring_unregister_buffers(&s->ring);
 	if (ret) {
 		io_uring_queue_exit(&s->ring);
 		free(s);
@@ -71,7 +86,8 @@ static int uring_open(struct pin_container *c, const struct pin_options *opt, st
 	pthread_mutex_init(&s->cq_lock, NULL);
 	pthread_cond_init(&s->cq_cond, NULL);
 	c->priv = s;
-	c->max_mappings = URING_MAX_BUFFERS;
+	s->nr_slots = slots;
+	c->max_mappings = slots;
 	return 0;
 }
 
@@ -80,7 +96,8 @@ static void uring_close(struct pin_container *c)
 	struct uring_state *s = c->priv;
 
 	/* Unregistering the table and closing the ring releases any pin left behind. */
-	io_uring_unregister_buffers(&s->ring);
+	if (s->table_registered)
+		io_uring_unregister_buffers(&s->ring);
 	io_uring_queue_exit(&s->ring);
 	pthread_mutex_destroy(&s->sq_lock);
 	pthread_mutex_destroy(&s->cq_lock);
@@ -93,7 +110,7 @@ static int find_slots(struct uring_state *s, uint32_t n)
 {
 	uint32_t run = 0;
 
-	for (uint32_t i = 0; i < URING_MAX_BUFFERS; i++) {
+	for (uint32_t i = 0; i < s->nr_slots; i++) {
 		run = s->slot_used[i] ? 0 : run + 1;
 		if (run == n)
 			return (int)(i + 1 - n);
@@ -110,18 +127,56 @@ static int set_slot(struct uring_state *s, uint32_t slot, uint64_t addr, uint64_
 	return ret == 1 ? 0 : ret < 0 ? ret : -EIO;
 }
 
+static int map_error(const struct pin_mapping *m, int ret, struct err *e);
+
+/* The first mapping registers the whole table in one IORING_REGISTER_BUFFERS2 call, its
+ * chunks in slots 0..n-1 and the rest empty. Later mappings update single slots, where the
+ * kernel's duplicate-hugepage accounting scans every registered buffer for each 2 MiB folio
+ * (quadratic in GiB of hugetlb); a whole-table registration only scans the new buffer. */
+static int register_table(struct uring_state *s, const struct pin_mapping *m, uint32_t n)
+{
+	struct iovec *iov = calloc(s->nr_slots, sizeof(*iov));
+	__u64 *tags = calloc(s->nr_slots, sizeof(*tags));
+	int ret = -ENOMEM;
+
+	if (iov && tags) {
+		for (uint32_t i = 0; i < n; i++) {
+			uint64_t off = (uint64_t)i * URING_BUF_MAX;
+
+			iov[i].iov_base = (void *)(uintptr_t)(m->vaddr + off);
+			iov[i].iov_len = m->size - off < URING_BUF_MAX ? m->size - off : URING_BUF_MAX;
+		}
+		ret = io_uring_register_buffers_tags(&s->ring, iov, tags, s->nr_slots);
+	}
+	free(iov);
+	free(tags);
+	if (ret)
+		return ret;
+	s->table_registered = true;
+	memset(s->slot_used, 0, sizeof(s->slot_used));
+	memset(s->slot_used, 1, n);
+	return 0;
+}
+
 static int uring_map(struct pin_container *c, struct pin_mapping *m, struct err *e)
 {
 	struct uring_state *s = c->priv;
 	uint32_t n = pin_slots_for(m->size, URING_BUF_MAX);
 	int first = find_slots(s, n);
-	char sz[32];
 
 	if (first < 0)
 		return err_set(e, -ENOSPC,
 			       "the io_uring buffer table has no %u free consecutive slots of %u (one per GiB "
-			       "mapped): unmap something or map fewer, larger regions",
-			       n, URING_MAX_BUFFERS);
+			       "mapped): unmap something, or open the container with a larger max_mappings",
+			       n, s->nr_slots);
+	if (!s->table_registered) {
+		int ret = register_table(s, m, n);
+
+		if (ret)
+			return map_error(m, ret, e);
+		first = 0;
+		goto done;
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t off = (uint64_t)i * URING_BUF_MAX;
 		uint64_t len = m->size - off < URING_BUF_MAX ? m->size - off : URING_BUF_MAX;
@@ -130,23 +185,32 @@ static int uring_map(struct pin_container *c, struct pin_mapping *m, struct err 
 		if (ret) {
 			while (i--)
 				set_slot(s, (uint32_t)first + i, 0, 0);
-			if (ret == -ENOMEM)
-				return pin_memlock_error(e, m->size, "io_uring registered buffers");
-			if (ret == -EFAULT || ret == -EOPNOTSUPP)
-				return err_set(e, -EFAULT,
-					       "the kernel refused to pin %s at 0x%" PRIx64 " long-term (%s): page-cache "
-					       "files on a disk filesystem cannot be pinned; use devdax, hugetlbfs, "
-					       "memfd, tmpfs or anonymous memory",
-					       size_format(m->size, sz, sizeof(sz)), m->vaddr, strerror(-ret));
-			return err_set(e, ret, "io_uring buffer registration of %s at 0x%" PRIx64 " failed: %s",
-				       size_format(m->size, sz, sizeof(sz)), m->vaddr, strerror(-ret));
+			return map_error(m, ret, e);
 		}
 		s->slot_used[first + i] = 1;
 	}
+done:
 	m->slot = (uint32_t)first;
 	m->nr_slots = n;
 	c->used_slots += n;
 	return 0;
+}
+
+/* One sentence for a failed registration. */
+static int map_error(const struct pin_mapping *m, int ret, struct err *e)
+{
+	char sz[32];
+
+	if (ret == -ENOMEM)
+		return pin_memlock_error(e, m->size, "io_uring registered buffers");
+	if (ret == -EFAULT || ret == -EOPNOTSUPP)
+		return err_set(e, -EFAULT,
+			       "the kernel refused to pin %s at 0x%" PRIx64 " long-term (%s): page-cache "
+			       "files on a disk filesystem cannot be pinned; use devdax, hugetlbfs, "
+			       "memfd, tmpfs or anonymous memory",
+			       size_format(m->size, sz, sizeof(sz)), m->vaddr, strerror(-ret));
+	return err_set(e, ret, "io_uring buffer registration of %s at 0x%" PRIx64 " failed: %s",
+		       size_format(m->size, sz, sizeof(sz)), m->vaddr, strerror(-ret));
 }
 
 static int uring_unmap(struct pin_container *c, struct pin_mapping *m, struct err *e)
@@ -168,6 +232,9 @@ static int uring_unmap(struct pin_container *c, struct pin_mapping *m, struct er
 	}
 	if (!ret)
 		c->used_slots -= m->nr_slots;
+	/* Empty again: drop the table so the next first map registers in one call. */
+	if (!ret && !c->used_slots && !io_uring_unregister_buffers(&s->ring))
+		s->table_registered = false;
 	return ret;
 }
 
