@@ -23,7 +23,8 @@
 #define AREA_GPA (2 * MiB)		/* data areas start here; rings live below */
 #define AREA_BYTES (256 * MiB)		/* per ring: bigger than the caches */
 #define ENTRIES 64
-#define RUN_NS 700000000ULL		/* per measurement */
+#define RUN_NS 500000000ULL		/* per measurement */
+#define REPEATS 3			/* each number is the best of this many (the machine is shared) */
 
 static uint8_t *ram;
 
@@ -96,7 +97,7 @@ static void *produce(void *arg)
 }
 
 /* GiB/s of one configuration: a fresh engine with nq queues and one producer per queue. */
-static double dma_rate(struct pin_container *pins, unsigned nq, uint32_t op, uint64_t len)
+static double dma_rate_once(struct pin_container *pins, unsigned nq, uint32_t op, uint64_t len)
 {
 	struct dma_config cfg = { .nr_queues = nq, .vm_fd = -1, .media_bytes = 128 * MiB };
 	uint64_t rings[DMA_MAX_QUEUES];
@@ -134,7 +135,19 @@ static double dma_rate(struct pin_container *pins, unsigned nq, uint32_t op, uin
 	return (double)bytes / GiB / secs;
 }
 
-static double memcpy_rate(uint64_t len)
+static double dma_rate(struct pin_container *pins, unsigned nq, uint32_t op, uint64_t len)
+{
+	double best = 0;
+
+	for (int i = 0; i < REPEATS; i++) {
+		double r = dma_rate_once(pins, nq, op, len);
+
+		best = r > best ? r : best;
+	}
+	return best;
+}
+
+static double memcpy_rate_once(uint64_t len)
 {
 	uint8_t *src = ram + AREA_GPA, *dst = ram + AREA_GPA + AREA_BYTES;
 	uint64_t slots = AREA_BYTES / len, k = 0, bytes = 0;
@@ -149,6 +162,18 @@ static double memcpy_rate(uint64_t len)
 		t = now_s() - t0;
 	} while (t < RUN_NS / 1e9);
 	return (double)bytes / GiB / t;
+}
+
+static double memcpy_rate(uint64_t len)
+{
+	double best = 0;
+
+	for (int i = 0; i < REPEATS; i++) {
+		double r = memcpy_rate_once(len);
+
+		best = r > best ? r : best;
+	}
+	return best;
 }
 
 int main(int argc, char **argv)
@@ -187,8 +212,8 @@ int main(int argc, char **argv)
 		munmap(ram, RAM_BYTES);
 		return 0;
 	}
-	printf("bench/dma: io_uring pins on 1 GiB memfd RAM, memfd media, %ld CPUs, %.1f s per cell\n",
-	       sysconf(_SC_NPROCESSORS_ONLN), RUN_NS / 1e9);
+	printf("bench/dma: io_uring pins on 1 GiB memfd RAM, memfd media, %ld CPUs, best of %d x %.1f s per cell\n",
+	       sysconf(_SC_NPROCESSORS_ONLN), REPEATS, RUN_NS / 1e9);
 	printf("%-8s %12s %12s %12s %12s %12s  %s\n", "size", "media->RAM", "media->RAM", "RAM->media",
 	       "RAM->media", "memcpy", "DMA/memcpy");
 	printf("%-8s %12s %12s %12s %12s %12s  %s\n", "", "1 queue", "2 queues", "1 queue", "2 queues",
