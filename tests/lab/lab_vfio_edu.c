@@ -94,6 +94,9 @@ int main(int argc, char **argv)
 	}
 	printf("%zu DMA round trips in %.0f ms\n", sizeof(offs) / sizeof(offs[0]), lab_now_ms() - t0);
 
+	/* Load the device buffer now, while mapped, for the after-unmap DMA below. */
+	lab_pattern_fill(b.host, LAB_EDU_MAX_XFER, 0xfee, 0);
+	TEST_ASSERT(lab_edu_dma(&edu, IOVA, 0, LAB_EDU_MAX_XFER, true, 2000) == 0, "edu DMA to device");
 	TEST_ASSERT(validate_stop(v, &e) == 0, "validate_stop: %s", e.msg);
 	t0 = lab_now_ms();
 	ret = pin_unmap_dma(c, IOVA, SIZE, &unmapped, &e);
@@ -103,6 +106,20 @@ int main(int argc, char **argv)
 	printf("VFIO_IOMMU_UNMAP_DMA in %.0f ms: since map acquired +%" PRIu64 " released +%" PRIu64
 	       ", VmLck %ld KiB, daxvm counts %" PRIu64 " pinned pages\n", lab_now_ms() - t0, a2 - a0,
 	       r2 - r0, lck2, pin_container_pinned_pages(c));
+	/* After unmap the IOMMU must refuse the device: a DMA to the old IOVA may not land. */
+	memset((uint8_t *)b.host + SIZE / 4, 0xaa, LAB_EDU_MAX_XFER);
+	TEST_ASSERT(lab_edu_dma(&edu, IOVA + SIZE / 4, 0, LAB_EDU_MAX_XFER, false, 2000) == 0,
+		    "edu DMA after unmap did not complete");
+	{
+		const uint8_t *p = (const uint8_t *)b.host + SIZE / 4;
+		unsigned changed = 0;
+
+		for (unsigned i = 0; i < LAB_EDU_MAX_XFER; i++)
+			changed += p[i] != 0xaa;
+		printf("edu DMA to unmapped iova 0x%" PRIx64 ": %u of %u bytes reached memory\n",
+		       IOVA + SIZE / 4, changed, LAB_EDU_MAX_XFER);
+		TEST_ASSERT(changed == 0, "device DMA reached memory through an unmapped IOVA");
+	}
 	TEST_ASSERT(validate_finish(v, &e) == 0, "validate_finish: %s", e.msg);
 	verdict = validate_verdict(v, reason, sizeof(reason));
 	validate_get_counts(v, &n);
