@@ -97,6 +97,13 @@ int cmd_run(int argc, char **argv)
 	s->t.process_age_ms = process_age_ms();
 	s->opt = &opt;
 	s->interrupted = &run_interrupted;
+	r = report_new();
+	if (!r) {
+		free(s);
+		fprintf(stderr, "daxvm: out of memory for the report: free some memory\n");
+		return EXIT_USAGE;
+	}
+	s->report = r;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = run_on_signal;
@@ -111,14 +118,9 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	session_run(s);
+	/* Order matters: the device drains and reports through the pins, then they go. */
+	session_stop_dma(s);
 	session_unpin(s);
-	r = report_new();
-	if (!r) {
-		session_close(s);
-		fprintf(stderr, "daxvm: out of memory for the report: free some memory\n");
-		status = EXIT_USAGE;
-		goto out;
-	}
 	if (session_report(s, r, stdout))
 		fprintf(stderr, "daxvm: internal error: the report rejected a key\n");
 	session_close(s);

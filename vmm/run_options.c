@@ -13,9 +13,11 @@ void run_options_usage(FILE *out)
 	fprintf(out,
 		"usage: daxvm run [OPTIONS]\n"
 		"\n"
-		"Boots the built-in stress guest with its RAM on the chosen backing. Every vCPU\n"
-		"writes and verifies address-tagged patterns over its share of RAM, pass after pass,\n"
-		"for --duration seconds; any mismatch, guest exception, triple fault or hang fails.\n"
+		"Boots the built-in stress guest with its RAM on the chosen backing, pins that RAM,\n"
+		"and for --duration seconds lets every vCPU write and verify address-tagged patterns\n"
+		"and drive the DMA engine, which reaches guest RAM only through the pins, while the\n"
+		"validator checks that every page stays pinned at the same frame. Any mismatch, DMA\n"
+		"verify failure, moved or leaked pin, guest exception, triple fault or hang fails.\n"
 		"\n"
 		"options:\n"
 		"  --mem PATH|memfd|memfd-huge|anon\n"
@@ -32,8 +34,18 @@ void run_options_usage(FILE *out)
 		"  --duration SEC     seconds of pattern passes, fractions allowed (default %.0f);\n"
 		"                     every vCPU completes at least one pass\n"
 		"  --pin auto|io_uring|vfio|iommufd|none\n"
-		"                     pinning backend (default auto); accepted, but 'run' does\n"
-		"                     not pin guest RAM yet: use 'daxvm pin-check' for pinning\n"
+		"                     pinning backend (default auto: vfio with --vfio, else\n"
+		"                     iommufd where /dev/iommu exists, else io_uring registered\n"
+		"                     buffers); none runs the guest unpinned and without DMA\n"
+		"  --vfio ADDR        PCI device (DDDD:BB:DD.F) whose IOMMU group the vfio backend\n"
+		"                     attaches; implies --pin vfio under auto\n"
+		"  --validate-interval MS\n"
+		"                     how often the validator re-reads the pinned frames (default %d)\n"
+		"  --dma on|off       run the DMA stress through the pins (default on; off with\n"
+		"                     --pin none)\n"
+		"  --dma-queues N     DMA device threads, 1 to 8 (default %d)\n"
+		"  --dma-media PATH   the DMA device's media: a file or block device, OVERWRITTEN\n"
+		"                     (default: a 64 MiB memfd)\n"
 		"  --report FILE.json write the JSON report there (written on PASS and FAIL)\n"
 		"  --console FILE     guest console output to FILE instead of stdout\n"
 		"  --hang-timeout SEC a vCPU silent this long is a hang (default %.0f)\n"
@@ -47,7 +59,8 @@ void run_options_usage(FILE *out)
 		"\n"
 		"Exit status: 0 PASS, 1 FAIL (mismatch, guest exception or triple fault, hang,\n"
 		"interrupted by SIGINT/SIGTERM), 2 usage or environment error.\n",
-		GUEST_MAX_CPUS, RUN_DEFAULT_CPUS, RUN_DEFAULT_DURATION_S, RUN_DEFAULT_HANG_S);
+		GUEST_MAX_CPUS, RUN_DEFAULT_CPUS, RUN_DEFAULT_DURATION_S, RUN_DEFAULT_VALIDATE_MS,
+		RUN_DEFAULT_DMA_QUEUES, RUN_DEFAULT_HANG_S);
 }
 
 static int parse_seconds(const char *opt, const char *text, double *out, struct err *e)
@@ -61,6 +74,21 @@ static int parse_seconds(const char *opt, const char *text, double *out, struct 
 		return err_set(e, -EINVAL, "%s '%s' is not a number of seconds: give a positive number such as 1 or 0.5",
 			       opt, text);
 	*out = v;
+	return 0;
+}
+
+static int parse_count(const char *opt, const char *text, unsigned long min, unsigned long max,
+		       unsigned *out, struct err *e)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(text, &end, 10);
+	if (errno || end == text || *end || text[0] == '-' || n < min || n > max)
+		return err_set(e, -EINVAL, "%s '%s' is not a whole number from %lu to %lu: give one such as %lu",
+			       opt, text, min, max, min);
+	*out = (unsigned)n;
 	return 0;
 }
 
@@ -121,6 +149,23 @@ static int parse_one(struct run_options *o, const char *opt, const char *val, st
 	} else if (!strcmp(opt, "--pin")) {
 		o->pin_name = val;
 		return parse_pin(val, &o->pin, e);
+	} else if (!strcmp(opt, "--vfio")) {
+		if (!pin_vfio_address_valid(val))
+			return err_set(e, -EINVAL, "--vfio '%s' is not a PCI address: use the sysfs form DDDD:BB:DD.F, such as 0000:00:03.0",
+				       val);
+		o->vfio = val;
+	} else if (!strcmp(opt, "--validate-interval")) {
+		return parse_count(opt, val, 1, 60000, &o->validate_interval_ms, e);
+	} else if (!strcmp(opt, "--dma-queues")) {
+		return parse_count(opt, val, 1, 8, &o->dma_queues, e);
+	} else if (!strcmp(opt, "--dma-media")) {
+		if (!*val)
+			return err_set(e, -EINVAL, "--dma-media is empty: give a file or block device path");
+		o->dma_media = val;
+	} else if (!strcmp(opt, "--dma")) {
+		if (strcmp(val, "on") && strcmp(val, "off"))
+			return err_set(e, -EINVAL, "--dma '%s' is neither on nor off: use --dma on or --dma off", val);
+		o->dma = !strcmp(val, "on");
 	} else if (!strcmp(opt, "--inject")) {
 		if (!strcmp(val, "ud"))
 			o->guest_flags |= GUEST_F_INJECT_UD;
@@ -144,7 +189,8 @@ static bool takes_value(const char *opt)
 {
 	static const char *const with_value[] = {
 		"--mem", "--mem-size", "--work-size", "--cpus", "--duration", "--hang-timeout", "--report",
-		"--console", "--pin", "--inject",
+		"--console", "--pin", "--inject", "--vfio", "--validate-interval", "--dma",
+		"--dma-queues", "--dma-media",
 	};
 
 	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
@@ -161,6 +207,9 @@ int run_options_parse(int argc, char **argv, struct run_options *o, struct err *
 	o->hang_s = RUN_DEFAULT_HANG_S;
 	o->pin = PIN_AUTO;
 	o->pin_name = "auto";
+	o->validate_interval_ms = RUN_DEFAULT_VALIDATE_MS;
+	o->dma = true;
+	o->dma_queues = RUN_DEFAULT_DMA_QUEUES;
 
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
@@ -188,6 +237,12 @@ int run_options_parse(int argc, char **argv, struct run_options *o, struct err *
 		if (ret)
 			return ret;
 	}
+	if (o->pin == PIN_NONE)
+		o->dma = false;		/* the device reaches guest RAM only through pins */
+	if (o->vfio && o->pin == PIN_AUTO)
+		o->pin = PIN_VFIO;
+	if (o->pin == PIN_VFIO && !o->vfio)
+		return err_set(e, -EINVAL, "--pin vfio needs a device: add --vfio DDDD:BB:DD.F (a PCI device bound to vfio-pci)");
 	if (o->guest_flags & (o->guest_flags - 1))
 		return err_set(e, -EINVAL, "--inject takes one fault at a time: give it once");
 	return 0;

@@ -12,6 +12,8 @@
 #define RUN_DEFAULT_CPUS 2
 #define RUN_DEFAULT_DURATION_S 10.0
 #define RUN_DEFAULT_HANG_S 5.0
+#define RUN_DEFAULT_VALIDATE_MS 100
+#define RUN_DEFAULT_DMA_QUEUES 2
 
 struct run_options {
 	const char *mem;		/* --mem: path, "memfd", "memfd-huge", "anon"; NULL = auto */
@@ -25,6 +27,11 @@ struct run_options {
 	const char *pin_name;		/* --pin as given ("auto" by default) */
 	uint32_t guest_flags;		/* GUEST_F_INJECT_UD / GUEST_F_TRIPLE_FAULT from --inject */
 	double hang_s;			/* --hang-timeout: seconds without a guest report = hang */
+	const char *vfio;		/* --vfio ADDR: PCI device whose IOMMU group the vfio backend uses */
+	unsigned validate_interval_ms;	/* --validate-interval: sampler period, ms */
+	bool dma;			/* --dma on|off: run the DMA stress (needs pinning) */
+	unsigned dma_queues;		/* --dma-queues: DMA device threads */
+	const char *dma_media;		/* --dma-media PATH: file or block device (overwritten); NULL = memfd */
 	bool help;			/* --help: print usage, run nothing */
 };
 

@@ -117,9 +117,6 @@ static int report_keys(struct run_session *s, struct report *r, const struct run
 			break;
 		}
 	}
-	ret |= report_set_str(r, "pinning.requested", s->opt->pin_name);
-	ret |= report_set_str(r, "pinning.backend", "none");
-	ret |= report_set_str(r, "pinning.note", "daxvm run does not pin guest RAM yet");
 	ret |= report_set_double(r, "timing.launch_to_first_insn_ms",
 				 s->t.process_age_ms + ms_between(s->t.cmd_start_ns, s->t.first_ready_ns));
 	ret |= report_set_str(r, "timing.launch_clock",
@@ -139,8 +136,13 @@ int session_report(struct run_session *s, struct report *r, FILE *out)
 	char a[32], b[32], c[32], d[32];
 	const struct backing *bk = &s->backing;
 
+	int ret = 0;
+
 	run_totals_collect(s, &t);
 	session_judge(s, &t);
+	/* Pinning and DMA judge too: collect them before the verdict line. */
+	ret |= session_pin_report(s, r);
+	ret |= session_dma_report(s, r);
 	run_s = ms_between(s->t.all_ready_ns, s->t.run_end_ns) / 1e3;
 	rate = run_s > 0 ? (double)t.verified_bytes / run_s : 0.0;
 
@@ -171,8 +173,9 @@ int session_report(struct run_session *s, struct report *r, FILE *out)
 		ms_between(s->t.cmd_start_ns, s->t.first_ready_ns),
 		ms_between(s->t.map_start_ns, s->t.map_end_ns),
 		ms_between(s->t.boot_start_ns, s->t.all_ready_ns), run_s * 1e3);
-	fprintf(out, "  pinning  not done by 'run' yet (--pin %s accepted); see 'daxvm pin-check'\n",
-		s->opt->pin_name);
+	session_pin_summary(s, out);
+	session_dma_summary(s, out);
 	fflush(out);
-	return r ? report_keys(s, r, &t, run_s, rate) : 0;
+	ret |= report_keys(s, r, &t, run_s, rate);
+	return ret ? -EINVAL : 0;
 }

@@ -80,21 +80,6 @@ int session_map_guest_mem(struct run_session *s, struct err *e)
 	return 0;
 }
 
-int session_pin(struct run_session *s, struct err *e)
-{
-	/* Hook for the pinning layer: open a container for s->opt->pin and map guest RAM
-	 * with pin_map_regions(c, session_visit_pin_regions, &s->mem, e). Not wired yet. */
-	(void)s;
-	(void)e;
-	return 0;
-}
-
-void session_unpin(struct run_session *s)
-{
-	/* Hook for the pinning layer: pin_unmap_all() and pin_container_close(). */
-	(void)s;
-}
-
 int session_visit_pin_regions(void *guest_mem, pin_region_fn fn, void *data)
 {
 	const struct guest_mem *gm = guest_mem;
@@ -134,7 +119,8 @@ int session_create_devices(struct run_session *s, struct err *e)
 		ret = ctl_create(&s->ctl, s->opt->cpus, s->serial, e);
 	if (!ret)
 		ret = ctl_attach(s->ctl, s->bus, e);
-	/* [dma] the DMA engine registers at GUEST_MMIO_DMA_GPA here. */
+	if (!ret)
+		ret = session_dma_create(s, e);
 	if (ret)
 		return ret;
 	s->shared.bus = s->bus;
@@ -227,8 +213,10 @@ int session_boot(struct run_session *s, struct err *e)
 	s->t.boot_start_ns = ctl_now_ns();
 	ret = x86_boot_prepare(&s->mem, s->nr_vcpus, &s->boot, e);
 	if (!ret)
-		ret = guest_params_layout(&s->mem, s->nr_vcpus, s->opt->guest_flags, SESSION_SEED, 0,
-					  s->opt->work_bytes, &p, e);
+		ret = guest_params_layout(&s->mem, s->nr_vcpus, s->opt->guest_flags, SESSION_SEED,
+					  session_dma_reserve_bytes(s), s->opt->work_bytes, &p, e);
+	if (!ret)
+		ret = session_dma_layout(s, &p, e);
 	if (ret)
 		return ret;
 	memcpy(s->params, &p, sizeof(p));
@@ -237,6 +225,9 @@ int session_boot(struct run_session *s, struct err *e)
 		if (ret)
 			return ret;
 	}
+	ret = session_dma_start(s, e);
+	if (ret)
+		return ret;
 	for (unsigned i = 0; i < s->nr_vcpus; i++) {
 		ret = vcpu_start(&s->vcpus[i], e);
 		if (ret)
@@ -342,6 +333,9 @@ void session_close(struct run_session *s)
 	for (unsigned i = s->nr_vcpus; i > 0; i--)
 		vcpu_destroy(&s->vcpus[i - 1]);
 	s->nr_vcpus = 0;
+	session_stop_dma(s);
+	dma_engine_destroy(s->dma);	/* before the bus and the pins it uses */
+	s->dma = NULL;
 	ctl_destroy(s->ctl);
 	s->ctl = NULL;
 	serial_destroy(s->serial);

@@ -15,10 +15,12 @@
 #include "common/report.h"
 #include "devices/bus.h"
 #include "devices/ctl.h"
+#include "devices/dma_engine.h"
 #include "devices/serial.h"
 #include "guest/abi.h"
 #include "pinning/backing.h"
 #include "pinning/pin.h"
+#include "pinning/validate.h"
 #include "vmm/guest_mem.h"
 #include "vmm/kvm_vm.h"
 #include "vmm/run_options.h"
@@ -46,14 +48,19 @@ struct run_session {
 	struct backing backing;
 	bool backing_open;
 	struct guest_mem mem;
-	/* [pinning] the pin container lives here once the pinning layer is wired. */
+	struct pin_container *pins;	/* NULL with --pin none */
+	struct validate *validator;	/* created with the container */
+	bool unpinned;			/* session_unpin() ran (validate_finish done) */
+	char pin_backend_name[16];	/* the backend actually used ("io_uring") */
+	struct report *report;		/* filled as stages finish (DMA before unpinning) */
 
 	FILE *console;			/* stdout or --console */
 	bool console_owned;		/* fclose at the end */
 	struct bus *bus;
 	struct serial *serial;
 	struct ctl_device *ctl;
-	/* [dma] the DMA engine device registers on bus here. */
+	struct dma_engine *dma;		/* NULL with --dma off or --pin none */
+	bool dma_stopped;		/* stopped and drained, report filled */
 
 	struct vcpu_shared shared;
 	struct vcpu vcpus[GUEST_MAX_CPUS];
@@ -81,7 +88,21 @@ int session_boot(struct run_session *s, struct err *e);
 /* Runs until --duration, a failure, a hang or an interrupt; then stops every vCPU. The
  * outcome is in s->failed / s->reason. */
 void session_run(struct run_session *s);
-void session_unpin(struct run_session *s);				/* hook: pinning layer */
+/* Stops the DMA engine after the vCPUs ended: drains in-flight descriptors. */
+void session_stop_dma(struct run_session *s);
+/* Stops the validator, unpins everything and runs the release check; once. */
+void session_unpin(struct run_session *s);
+
+/* Pinning and DMA parts of the report and summary (vmm/session_pin.c, session_dma.c). */
+int session_pin_report(struct run_session *s, struct report *r);
+void session_pin_summary(struct run_session *s, FILE *out);
+int session_dma_create(struct run_session *s, struct err *e);
+int session_dma_layout(struct run_session *s, struct guest_params *p, struct err *e);
+int session_dma_start(struct run_session *s, struct err *e);
+int session_dma_report(struct run_session *s, struct report *r);
+void session_dma_summary(struct run_session *s, FILE *out);
+/* DMA guest RAM kept out of the pattern areas: bytes at the end of RAM, inside one bank. */
+uint64_t session_dma_reserve_bytes(const struct run_session *s);
 
 /* Fills the report with everything the run learned and prints the human summary. */
 int session_report(struct run_session *s, struct report *r, FILE *out);
