@@ -18,7 +18,7 @@
 #include "pinning/pin.h"
 
 #define G1 ((uint64_t)1 << 30)
-#define REPS 3
+#define REPS 7
 
 static double now_s(void)
 {
@@ -124,19 +124,6 @@ static double bench_mlock(struct mem *m)
 	return t;
 }
 
-static double best(double (*fn)(struct mem *), struct mem *m)
-{
-	double b = -1;
-
-	for (int i = 0; i < REPS; i++) {
-		double t = fn(m);
-
-		if (t > 0 && (b < 0 || t < b))
-			b = t;
-	}
-	return b;
-}
-
 struct dma_worker {
 	struct pin_container *c;
 	int media;
@@ -231,10 +218,18 @@ int main(int argc, char **argv)
 				printf("| %" PRIu64 " GiB | %s | - | no memory | | | |\n", sizes[s] / G1, huge ? "2 MiB" : "4 KiB");
 				continue;
 			}
-			/* Interleave so drift hits every method alike. */
-			r = best(bench_raw, &m);
-			d = best(bench_daxvm, &m);
-			l = best(bench_mlock, &m);
+			/* Interleave so drift hits every method alike; keep the best of each. */
+			r = d = l = -1;
+			for (int rep = 0; rep < REPS; rep++) {
+				double t;
+
+				if ((t = bench_raw(&m)) > 0 && (r < 0 || t < r))
+					r = t;
+				if ((t = bench_daxvm(&m)) > 0 && (d < 0 || t < d))
+					d = t;
+				if ((t = bench_mlock(&m)) > 0 && (l < 0 || t < l))
+					l = t;
+			}
 			printf("| %" PRIu64 " GiB | %s | %s | %.1f | %.1f | %.1f | %.2f |\n", sizes[s] / G1,
 			       huge ? "2 MiB" : "4 KiB", m.kind, (double)m.size / d / (double)G1,
 			       (double)m.size / r / (double)G1, (double)m.size / l / (double)G1, r / d);
