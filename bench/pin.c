@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <liburing.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,19 @@ struct mem {
 	const char *kind;
 };
 
+/* The memory of the running case: released on SIGINT/SIGTERM so a grown hugetlb pool is
+ * restored (backing_close) even when the bench is interrupted. */
+static struct mem *current_mem;
+
+static void mem_put(struct mem *m);
+
+static void on_signal(int sig)
+{
+	if (current_mem)
+		mem_put(current_mem);
+	_exit(1);
+}
+
 static int mem_get(struct mem *m, uint64_t size, bool huge)
 {
 	struct backing_request req = { .spec = "memfd-huge", .size = size, .may_grow_pool = true };
@@ -59,6 +73,7 @@ static int mem_get(struct mem *m, uint64_t size, bool huge)
 		m->page = huge ? 2ull << 20 : 4096;
 		m->kind = huge ? "THP" : "anon";
 	}
+	current_mem = m;
 	for (uint64_t off = 0; off < size; off += 4096)
 		m->host[off] = 1;
 	return 0;
@@ -66,6 +81,7 @@ static int mem_get(struct mem *m, uint64_t size, bool huge)
 
 static void mem_put(struct mem *m)
 {
+	current_mem = NULL;
 	if (m->anon)
 		munmap(m->anon, m->size + (2ull << 20));
 	else
@@ -200,6 +216,8 @@ int main(int argc, char **argv)
 	static const uint64_t sizes[] = { 1 * G1, 8 * G1 };
 	bool dma = true;
 
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
 	if (argc > 1 && !strcmp(argv[1], "--no-dma"))
 		dma = false;
 	else if (argc > 1) {

@@ -1,6 +1,7 @@
 /* io_uring pinning on every backing this machine has, with exact pin deltas on pin and on
  * release: memfd, memfd-huge (pool grown for the test and restored by backing_close), tmpfs,
  * anon, THP anon; and a disk-filesystem file, which must be refused with a clear sentence. */
+#include <signal.h>
 #include <sys/mman.h>
 
 #include "pinning/backing.h"
@@ -8,6 +9,24 @@
 #include "pin_kvm_util.h"
 
 #define SZ (64ull << 20)
+
+/* The backing open right now: closed at exit (also after a failed assertion or a signal), so a
+ * grown hugetlb pool is always restored by backing_close. */
+static struct backing *open_backing;
+
+static void close_open_backing(void)
+{
+	if (open_backing) {
+		backing_close(open_backing);
+		open_backing = NULL;
+		printf("  (exit: closed the backing, hugetlb pool restored)\n");
+	}
+}
+
+static void on_signal(int sig)
+{
+	exit(T_FAIL);	/* runs close_open_backing */
+}
 
 static void via_backing(struct pin_container *c, const char *spec, uint64_t want_page)
 {
@@ -21,9 +40,11 @@ static void via_backing(struct pin_container *c, const char *spec, uint64_t want
 		return;
 	}
 	TEST_ASSERT(ret == 0, "backing %s: %s", spec, e.msg);
+	open_backing = &b;
 	TEST_ASSERT(b.page_size == want_page, "%s page size %" PRIu64, spec, b.page_size);
 	memset(b.host, 0x33, b.size);
 	t_expect_exact_cycle(c, b.host, b.size, b.page_size, spec);
+	open_backing = NULL;
 	backing_close(&b);
 }
 
@@ -112,6 +133,9 @@ int main(int argc, char **argv)
 	t_require_kvm();
 	TEST_REQUIRE(geteuid() == 0, "feature missing: root (vm.stat_refresh and PFNs)");
 	TEST_ASSERT(argc > 1, "usage: %s DIR-ON-A-DISK-FILESYSTEM", argv[0]);
+	atexit(close_open_backing);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
 	TEST_ASSERT(pin_container_open(&opt, &c, &e) == 0, "io_uring: %s", e.msg);
 	via_backing(c, "memfd", 4096);
 	via_backing(c, "anon", 4096);
