@@ -6,12 +6,14 @@ src=$1 build=$2 pmem=$3 only=${4:-}
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 up() { cut -d' ' -f1 /proc/uptime; }
 echo "LAB-BOOT guest.sh start at $(up) s, kernel $(uname -r)"
+setup_problems=	# one line per failed setup step, repeated in every check's detail
 
 # --- devdax: turn the pmem namespace into a device-dax device with 2 MiB alignment ---
 if ndctl create-namespace -f -e namespace0.0 -m devdax -a 2M >/tmp/ndctl.out 2>&1; then
 	echo "LAB-BOOT devdax ready at $(up) s"
 else
 	echo "LAB-BOOT ndctl create-namespace failed: $(tr '\n' ' ' </tmp/ndctl.out)"
+	setup_problems+="setup: ndctl create-namespace -m devdax failed: $(tr '\n' ' ' </tmp/ndctl.out | cut -c1-200)"$'\n'
 fi
 cat /tmp/ndctl.out
 ls -l /dev/dax* 2>&1
@@ -29,7 +31,14 @@ if [ -n "$edu" ]; then
 	group=$(basename "$(readlink /sys/bus/pci/devices/$edu/iommu_group)")
 	echo "LAB-BOOT edu $edu driver $(basename "$(readlink /sys/bus/pci/devices/$edu/driver)") group $group"
 	ls -l /dev/vfio
+	[ -n "$group" ] && [ -e "/dev/vfio/$group" ] ||
+		setup_problems+="setup: edu $edu has no VFIO group device (is intel_iommu=on and vfio-pci loaded?)"$'\n'
+else
+	setup_problems+="setup: QEMU's edu device (1234:11e8) is not on the PCI bus"$'\n'
 fi
+[ -e /dev/dax0.0 ] || setup_problems+="setup: /dev/dax0.0 does not exist"$'\n'
+[ -e /dev/kvm ] || setup_problems+="setup: /dev/kvm does not exist (kvm-amd did not load: no SVM in -cpu max?)"$'\n'
+printf '%s' "$setup_problems" | sed 's/^/LAB-BOOT /'
 ls -l /dev/kvm
 grep -E 'nr_foll_pin' /proc/vmstat
 
@@ -47,7 +56,7 @@ run_check() {	# NAME TIMEOUT_SEC COMMAND...
 	fi
 	timeout -k 5 "$limit" "$@" >/tmp/check.out 2>&1
 	status=$?
-	sed "s/^/LAB-DETAIL $name /" /tmp/check.out
+	{ printf '%s' "$setup_problems"; cat /tmp/check.out; } | sed "s/^/LAB-DETAIL $name /"
 	case $status in
 	0) echo "LAB-RESULT $name PASS" ;;
 	124|137) echo "LAB-RESULT $name FAIL timed out after ${limit}s" ;;
