@@ -43,7 +43,8 @@ struct validate {
 	size_t cursor;			/* next page the sampler looks at */
 
 	struct vmstat_pins base, at_start, at_finish;
-	uint64_t own_base, own_start, own_finish;	/* KiB */
+	uint64_t own_base, own_start, own_finish;	/* KiB of the backend's counter */
+	uint64_t own_base_lck;		/* VmLck at begin, KiB (own_base holds VmPin until start) */
 	uint64_t own_before_unmap;	/* KiB, set by the pre-unmap hook */
 	bool own_ok;			/* own counter readable at begin */
 
@@ -124,8 +125,9 @@ int validate_begin(struct validate *v, struct err *e)
 	ret = vmstat_read_pins(&v->base, e);
 	if (ret)
 		return ret;
-	/* Both fields exist on every kernel with pinned_vm accounting (VmPin: Linux 4.2). */
-	v->own_ok = vmstat_self_kib("VmPin", &v->own_base, NULL) == 0;
+	/* The backend is not known yet: keep both (VmPin since Linux 4.2, VmLck much older). */
+	v->own_ok = vmstat_self_kib("VmPin", &v->own_base, NULL) == 0 &&
+		    vmstat_self_kib("VmLck", &v->own_base_lck, NULL) == 0;
 	v->began = true;
 	return 0;
 }
@@ -367,7 +369,7 @@ int validate_start(struct validate *v, struct pin_container *c, struct err *e)
 	v->own_field = v->backend == PIN_IO_URING || v->backend == PIN_IOMMUFD ? "VmPin"
 		       : v->backend == PIN_VFIO ? "VmLck" : NULL;
 	if (v->own_field && !strcmp(v->own_field, "VmLck"))
-		v->own_ok = vmstat_self_kib("VmLck", &v->own_base, NULL) == 0 && v->own_ok;
+		v->own_base = v->own_base_lck;
 	ret = pin_for_each_mapping(c, collect_seg, &col);
 	if (ret || col.ret)
 		return err_set(e, -ENOMEM, "out of memory listing the mappings");
