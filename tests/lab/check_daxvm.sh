@@ -27,7 +27,7 @@ run_judged() {	# LABEL OUT_FILE COMMAND...
 	local label=$1 out=$2 before st
 	shift 2
 	before=$(pin_net)
-	timeout -k 5 90 "$@" >"$out" 2>&1
+	timeout -k 5 60 "$@" >"$out" 2>&1
 	st=$?
 	cat "$out"
 	leaked=$(( $(pin_net) - before ))

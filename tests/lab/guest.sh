@@ -70,7 +70,7 @@ run_check devdax_map 60 "$bin/lab_devdax_map" /dev/dax0.0
 run_check odirect 60 "$bin/lab_odirect" /dev/dax0.0
 run_check uring_pin 60 "$bin/lab_uring_pin" /dev/dax0.0
 run_check vfio_edu 60 "$bin/lab_vfio_edu" "$edu" /dev/dax0.0
-run_check daxvm 240 "$src/tests/lab/check_daxvm.sh" "$build" "$edu"
+run_check daxvm 200 "$src/tests/lab/check_daxvm.sh" "$build" "$edu"
 # Last: it tears the dax device down.
 run_check teardown 90 "$bin/lab_teardown" "$edu" /dev/dax0.0
 # After every check process has exited: pins still counted here were never released.
