@@ -101,17 +101,20 @@ int pin_container_open(const struct pin_options *opt, struct pin_container **out
 			c->backend = PIN_VFIO;
 			snprintf(c->why, sizeof(c->why), "auto: a VFIO device (%s) was given",
 				 opt->vfio_device);
-		} else if (pin_iommufd_present()) {
-			c->backend = PIN_IOMMUFD;
-			snprintf(c->why, sizeof(c->why), "auto: /dev/iommu exists and no VFIO device was given");
 		} else {
+			/* Not iommufd even when /dev/iommu exists: an IOAS pins pages only while a
+			 * device (domain) is attached, and without a device there is none. */
 			c->backend = PIN_IO_URING;
-			snprintf(c->why, sizeof(c->why),
-				 "auto: no VFIO device given and no /dev/iommu; io_uring registered buffers pin on any Linux >= 5.13");
+			snprintf(c->why, sizeof(c->why), "auto: no VFIO device given%s; io_uring registered buffers pin on any Linux >= 5.19",
+				 pin_iommufd_present() ? " (an iommufd IOAS pins nothing without an attached device)" : " and no /dev/iommu");
 		}
 		break;
 	case PIN_NONE:
 		snprintf(c->why, sizeof(c->why), "--pin none: nothing is pinned, device DMA is refused");
+		break;
+	case PIN_IOMMUFD:
+		snprintf(c->why, sizeof(c->why),
+			 "chosen with --pin iommufd (the IOAS pins pages only while a device is attached to it)");
 		break;
 	default:
 		snprintf(c->why, sizeof(c->why), "chosen with --pin %s", pin_backend_name(opt->backend));

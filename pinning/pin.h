@@ -10,7 +10,8 @@
 #include "common/err.h"
 
 enum pin_backend {
-	PIN_AUTO,	/* vfio when a device is given, else iommufd when /dev/iommu exists, else io_uring */
+	PIN_AUTO,	/* vfio when a device is given, else io_uring (not iommufd: an IOAS without an
+			 * attached device pins nothing; see docs/pinning.md) */
 	PIN_NONE,	/* no pinning (guest runs, DMA refused) */
 	PIN_MOCK,	/* unit tests: bookkeeping only, no kernel pins */
 	PIN_IO_URING,	/* io_uring registered buffers: pin_user_pages(FOLL_LONGTERM) */
