@@ -41,7 +41,10 @@ static int media_open_path(struct dma_media *m, const char *path, uint64_t bytes
 		if (bytes > dev_bytes)
 			return err_set(e, -ENOSPC, "DMA media %s holds %llu bytes, fewer than the %llu asked: use a bigger device or a smaller media size",
 				       path, (unsigned long long)dev_bytes, (unsigned long long)bytes);
-		/* The DMA itself bypasses the page cache, as a device would. */
+		/* The DMA itself bypasses the page cache, as a device would. O_DIRECT with io_uring
+		 * fixed buffers needs iova, length and offset aligned to the logical block size
+		 * (DMA_REG_ALIGN tells the guest); a direct write invalidates the cached range, so
+		 * the buffered check_fd reads what landed (Linux 2.6+). */
 		m->fd = open(path, O_RDWR | O_CLOEXEC | O_DIRECT);
 		if (m->fd < 0)
 			return err_set(e, -errno, "cannot open block device %s with O_DIRECT: %s", path,
@@ -77,6 +80,7 @@ int dma_media_open(struct dma_media *m, const char *path, uint64_t bytes, struct
 		m->align = 1;
 		m->bytes = (bytes ? bytes : DMA_DEFAULT_MEDIA_BYTES) & ~4095ULL;
 		snprintf(m->name, sizeof(m->name), "memfd");
+		/* memfd_create: Linux 3.17; io_uring READ_FIXED/WRITE_FIXED work on shmem files. */
 		m->fd = memfd_create("daxvm-dma-media", MFD_CLOEXEC);
 		if (m->fd < 0)
 			return err_set(e, -errno, "memfd_create for the DMA media failed: %s", strerror(errno));

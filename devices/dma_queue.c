@@ -217,7 +217,8 @@ void dma_queue_service_ring(struct dma_queue *q, unsigned r)
 	}
 }
 
-/* Consumes a pending kick on the ring's eventfd; true when there was one. */
+/* Consumes a pending kick on the ring's eventfd (EFD_NONBLOCK: Linux 2.6.27); true when
+ * there was one. */
 static bool take_kick(struct dma_ring *ring)
 {
 	uint64_t n;

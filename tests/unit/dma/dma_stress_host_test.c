@@ -110,7 +110,8 @@ int main(int argc, char **argv)
 	} else {
 		flags |= MAP_PRIVATE | MAP_ANONYMOUS;
 	}
-	/* Guest RAM at its guest-physical address: the guest code dereferences GPAs. */
+	/* Guest RAM at its guest-physical address: the guest code dereferences GPAs.
+	 * MAP_FIXED_NOREPLACE (Linux 4.17) fails instead of clobbering a mapping there. */
 	ram = mmap((void *)REGION_GPA, REGION_BYTES, PROT_READ | PROT_WRITE, flags, fd, 0);
 	TEST_ASSERT(ram == (void *)REGION_GPA, "guest RAM at 0x%llx in this process", REGION_GPA);
 	struct pin_dma_map m = { .vaddr = REGION_GPA, .iova = REGION_GPA, .size = REGION_BYTES,
