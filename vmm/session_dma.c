@@ -36,9 +36,15 @@ uint64_t session_dma_reserve_bytes(const struct run_session *s)
 	if (!s->dma || !s->mem.nr_regions)
 		return 0;
 	last = &s->mem.regions[s->mem.nr_regions - 1];
-	spare = s->mem.ram_bytes - GUEST_RESERVED_BYTES - (uint64_t)s->nr_vcpus * SESSION_MIN_PATTERN_BYTES;
-	if (spare > s->mem.ram_bytes)	/* underflow: too little RAM */
-		return 0;
+	/* Half of RAM for DMA keeps the pattern workload its share; small guests give DMA
+	 * what it needs at least and keep SESSION_MIN_PATTERN_BYTES per vCPU. */
+	spare = s->mem.ram_bytes / 2;
+	if (spare < (2ULL << 20) + (uint64_t)s->nr_vcpus * DMA_AREA_MIN_BYTES) {
+		spare = s->mem.ram_bytes - GUEST_RESERVED_BYTES -
+			(uint64_t)s->nr_vcpus * SESSION_MIN_PATTERN_BYTES;
+		if (spare > s->mem.ram_bytes)	/* underflow: too little RAM */
+			return 0;
+	}
 	if (spare > last->size)
 		spare = last->size;
 	return dma_engine_region_bytes(s->nr_vcpus, spare);

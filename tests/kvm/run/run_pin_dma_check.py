@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""KVM integration tests of 'daxvm run' with pinning and the DMA stress (the main job):
+the report's pinning.*, validation.* and dma.* fields, and that every pin is released on
+PASS, on a guest crash, on SIGINT, and when daxvm is SIGKILLed (checked from the parent
+through /proc/vmstat, so these cases run alone: is_parallel false in meson).
+
+usage: run_pin_dma_check.py DAXVM CASE   (exit 0 pass, 77 skip, 1 fail)"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+T_PASS, T_SKIP, T_FAIL = 0, 77, 1
+DAXVM = None
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Fail(what)
+
+
+def get(rep, key):
+    v = rep
+    for part in key.split('.'):
+        check(isinstance(v, dict) and part in v, 'report lacks %s' % key)
+        v = v[part]
+    return v
+
+
+def pin_counters():
+    """System-wide FOLL_PIN counters; the refresh folds the per-CPU deltas first."""
+    with open('/proc/sys/vm/stat_refresh', 'w') as f:
+        f.write('1')
+    acq = rel = None
+    with open('/proc/vmstat') as f:
+        for line in f:
+            k, v = line.split()
+            if k == 'nr_foll_pin_acquired':
+                acq = int(v)
+            elif k == 'nr_foll_pin_released':
+                rel = int(v)
+    check(acq is not None and rel is not None, 'no nr_foll_pin_* in /proc/vmstat')
+    return acq, rel
+
+
+def wait_net_zero(before, timeout=10.0):
+    """io_uring drops registered buffers from a workqueue after the ring closes: poll."""
+    deadline = time.time() + timeout
+    while True:
+        acq, rel = pin_counters()
+        net = (acq - before[0]) - (rel - before[1])
+        if net == 0 or time.time() > deadline:
+            return acq - before[0], rel - before[1], net
+        time.sleep(0.05)
+
+
+def run(args, timeout=120):
+    d = tempfile.mkdtemp(prefix='daxvm-run-test-')
+    try:
+        path = os.path.join(d, 'report.json')
+        p = subprocess.run([DAXVM, 'run'] + args + ['--report', path], capture_output=True,
+                           text=True, timeout=timeout)
+        rep = json.load(open(path)) if os.path.exists(path) else None
+        return p.returncode, p.stdout, p.stderr, rep
+    finally:
+        shutil.rmtree(d)
+
+
+def check_pins_held_and_released(rep, page_size):
+    ram = get(rep, 'guest.ram_bytes')
+    check(get(rep, 'pinning.backend') == 'io_uring', 'backend %s' % get(rep, 'pinning.backend'))
+    check(get(rep, 'pinning.expected_pages') == ram // page_size,
+          'expected_pages %d for %d bytes of %d-byte pages' % (get(rep, 'pinning.expected_pages'), ram, page_size))
+    check(get(rep, 'pinning.pinned_pages') == get(rep, 'pinning.expected_pages'),
+          'pinned %d, expected %d' % (get(rep, 'pinning.pinned_pages'), get(rep, 'pinning.expected_pages')))
+    check(get(rep, 'pinning.vmstat_acquired_delta') >= get(rep, 'pinning.expected_pages'),
+          'vmstat acquired %d below the pins taken' % get(rep, 'pinning.vmstat_acquired_delta'))
+    check(get(rep, 'pinning.leaked_pins') == 0, 'leaked pins %d' % get(rep, 'pinning.leaked_pins'))
+
+
+def check_validation(rep, min_samples):
+    check(get(rep, 'validation.samples') >= min_samples,
+          'only %d validator samples' % get(rep, 'validation.samples'))
+    check(get(rep, 'validation.pages_checked') >= get(rep, 'pinning.expected_pages'),
+          'the validator did not check every pinned page once')
+    for k in ('pfn_changes', 'not_present', 'outside_devmap'):
+        check(get(rep, 'validation.' + k) == 0, 'validation.%s = %d' % (k, get(rep, 'validation.' + k)))
+
+
+def check_dma(rep):
+    check(get(rep, 'dma.transfers') > 0, 'no DMA transfer completed')
+    check(get(rep, 'dma.bytes') > 0, 'no DMA bytes')
+    check(get(rep, 'dma.verify_failures') == 0, 'DMA verify failures %d' % get(rep, 'dma.verify_failures'))
+    check(get(rep, 'dma.faults_injected') > 0, 'the guest injected no bad IOVA')
+    check(get(rep, 'dma.iommu_faults') == get(rep, 'dma.faults_injected'),
+          'IOMMU faults %d != injected %d' % (get(rep, 'dma.iommu_faults'), get(rep, 'dma.faults_injected')))
+
+
+def expect_pass(args, page_size=4096, min_samples=3):
+    before = pin_counters()
+    rc, out, err, rep = run(args)
+    check(rc == 0, 'exit %d; stderr: %s; stdout: %s' % (rc, err.strip(), out.strip()))
+    check(get(rep, 'verdict') == 'PASS', 'verdict %s' % get(rep, 'verdict'))
+    check_pins_held_and_released(rep, page_size)
+    check_validation(rep, min_samples)
+    check_dma(rep)
+    acq, rel, net = wait_net_zero(before)
+    check(acq >= get(rep, 'pinning.expected_pages'), 'vmstat saw %d pins acquired' % acq)
+    check(net == 0, 'after exit %d pins acquired, %d released: %d never released' % (acq, rel, net))
+    for line in ('pinning', 'frames', 'dma'):
+        check(('  %s ' % line) in out, 'summary lacks the %s line' % line)
+    return rep, out
+
+
+def case_dma_memfd_2cpu():
+    rep, out = expect_pass(['--mem', 'memfd', '--mem-size', '256M', '--cpus', '2', '--duration', '2'])
+    check(get(rep, 'dma.queues') == 2, 'dma.queues %s' % get(rep, 'dma.queues'))
+    print(out)
+
+
+def case_dma_anon_4cpu_1queue():
+    rep, out = expect_pass(['--mem', 'anon', '--mem-size', '128M', '--cpus', '4', '--duration', '1.5',
+                            '--dma-queues', '1'])
+    check(get(rep, 'dma.queues') == 1, 'dma.queues %s' % get(rep, 'dma.queues'))
+    print(out)
+
+
+def case_dma_crosses_1g():
+    """1.5 GiB of RAM: the io_uring backend splits it at 1 GiB and a DMA area straddles that edge."""
+    rep, out = expect_pass(['--mem', 'memfd', '--mem-size', '1536M', '--cpus', '2', '--duration', '2',
+                            '--work-size', '16M'], min_samples=2)
+    print(out)
+
+
+def case_pin_none():
+    rc, out, err, rep = run(['--mem', 'memfd', '--mem-size', '64M', '--duration', '0.5', '--pin', 'none'])
+    check(rc == 0, 'exit %d; %s' % (rc, err))
+    check(get(rep, 'pinning.backend') == 'none', 'backend %s' % get(rep, 'pinning.backend'))
+    check('dma' not in rep or 'transfers' not in rep['dma'], 'DMA ran without pins')
+    check('not pinned' in out, 'summary does not say RAM was not pinned')
+
+
+def case_small_ram_for_dma():
+    rc, out, err, rep = run(['--mem', 'memfd', '--mem-size', '8M', '--cpus', '2', '--duration', '0.5'])
+    check(rc == 2, 'exit %d, want 2' % rc)
+    check(err.count('\n') == 1 and '--dma off' in err, 'not one line naming the fix: %s' % err)
+
+
+def case_crash_releases_pins():
+    before = pin_counters()
+    rc, out, err, rep = run(['--mem', 'memfd', '--mem-size', '64M', '--duration', '5', '--inject', 'ud'])
+    check(rc == 1, 'exit %d, want 1' % rc)
+    check('exception' in get(rep, 'reason'), 'reason %s' % get(rep, 'reason'))
+    check(get(rep, 'pinning.leaked_pins') == 0, 'leaked pins')
+    acq, rel, net = wait_net_zero(before)
+    check(acq > 0 and net == 0, 'after a guest crash: %d acquired, %d released' % (acq, rel))
+
+
+def spawn(args):
+    d = tempfile.mkdtemp(prefix='daxvm-run-test-')
+    path = os.path.join(d, 'report.json')
+    p = subprocess.Popen([DAXVM, 'run'] + args + ['--report', path], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    return p, d, path
+
+
+def wait_pinned(p, timeout=20.0):
+    """Until the child holds long-term pins (VmPin in its status) and its guest runs."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if p.poll() is not None:
+            raise Fail('daxvm exited early (%d): %s' % (p.returncode, p.communicate()[1]))
+        try:
+            with open('/proc/%d/status' % p.pid) as f:
+                kib = [int(l.split()[1]) for l in f if l.startswith('VmPin:')]
+        except FileNotFoundError:
+            kib = [0]
+        if kib and kib[0] > 0:
+            time.sleep(1.0)		# the guest and the DMA engine are running by now
+            return kib[0]
+        time.sleep(0.05)
+    raise Fail('daxvm never held pins (VmPin stayed 0)')
+
+
+def case_sigint_releases_pins():
+    before = pin_counters()
+    p, d, path = spawn(['--mem', 'memfd', '--mem-size', '128M', '--duration', '60'])
+    try:
+        kib = wait_pinned(p)
+        check(kib == 128 * 1024, 'VmPin %d KiB, want 131072' % kib)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=30)
+        check(p.returncode == 1, 'exit %d after SIGINT, want 1' % p.returncode)
+        rep = json.load(open(path))
+        check(get(rep, 'verdict') == 'FAIL' and 'interrupted' in get(rep, 'reason'),
+              'reason %s' % get(rep, 'reason'))
+        check(get(rep, 'pinning.leaked_pins') == 0, 'leaked pins')
+        check(get(rep, 'dma.transfers') > 0, 'the DMA stress had not run')
+        acq, rel, net = wait_net_zero(before)
+        check(net == 0, 'after SIGINT: %d acquired, %d released' % (acq, rel))
+        print('SIGINT: %d pins acquired and %d released around the run' % (acq, rel))
+    finally:
+        if p.poll() is None:
+            p.kill()
+        shutil.rmtree(d)
+
+
+def case_sigkill_leaves_no_pin():
+    before = pin_counters()
+    p, d, path = spawn(['--mem', 'memfd', '--mem-size', '128M', '--duration', '60'])
+    try:
+        wait_pinned(p)
+        mid = pin_counters()
+        held = (mid[0] - before[0]) - (mid[1] - before[1])
+        check(held >= 32768, 'only %d pins held while running' % held)
+        p.kill()
+        p.wait()
+        acq, rel, net = wait_net_zero(before)
+        check(net == 0, 'after SIGKILL %d pins were never released (%d acquired, %d released)' % (net, acq, rel))
+        print('SIGKILL: %d pins held while running; after the kill %d acquired, %d released' % (held, acq, rel))
+    finally:
+        if p.poll() is None:
+            p.kill()
+        shutil.rmtree(d)
+
+
+def main():
+    global DAXVM
+    if len(sys.argv) != 3:
+        print(__doc__)
+        return T_FAIL
+    DAXVM = os.path.abspath(sys.argv[1])
+    if not os.access('/dev/kvm', os.R_OK | os.W_OK):
+        print('SKIP: feature missing: /dev/kvm')
+        return T_SKIP
+    case = globals().get('case_' + sys.argv[2])
+    if not case:
+        print('unknown case %s' % sys.argv[2])
+        return T_FAIL
+    try:
+        case()
+    except Fail as e:
+        print('FAIL %s: %s' % (sys.argv[2], e))
+        return T_FAIL
+    print('PASS %s' % sys.argv[2])
+    return T_PASS
+
+
+if __name__ == '__main__':
+    sys.exit(main())
