@@ -514,7 +514,10 @@ int validate_finish(struct validate *v, struct err *e)
 
 void validate_get_counts(const struct validate *v, struct validate_counts *out)
 {
+	/* The sampler updates the counters under the lock: a live read takes it too. */
+	pthread_mutex_lock((pthread_mutex_t *)&v->lock);
 	*out = v->n;
+	pthread_mutex_unlock((pthread_mutex_t *)&v->lock);
 	out->pin_ms = v->started ? ms_between(&v->t_begin, &v->t_start) : 0;
 	out->unpin_ms = v->finished && v->stopped ? ms_between(&v->t_stop, &v->t_finish) : 0;
 }

@@ -67,6 +67,7 @@ struct validate_counts {
 					 * (a migration the kernel refused because of the pin) */
 	double pin_ms, unpin_ms;
 };
+/* Safe while the sampler runs (live progress for summaries and tests). */
 void validate_get_counts(const struct validate *v, struct validate_counts *out);
 
 #endif
