@@ -114,7 +114,7 @@ int main(int argc, char **argv)
 
 	/* SIGTERM while holding: pins released, report says interrupted, exit 1. */
 	unlink(rep);
-	rc = run(out, 700, (const char *[]){ "pin-check", "--mem", "memfd", "--mem-size", "16M", "--hold", "30",
+	rc = run(out, 1500, (const char *[]){ "pin-check", "--mem", "memfd", "--mem-size", "16M", "--hold", "30",
 					     "--report", rep, NULL });
 	TEST_ASSERT(rc == 1, "SIGTERM exits 1, got %d: %s", rc, slurp(out));
 	text = slurp(rep);
