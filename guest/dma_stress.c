@@ -7,8 +7,8 @@
 #include "guest/dma_stress.h"
 
 #define BATCH			8		/* descriptors in flight per vCPU (< ring entries) */
-#define CALL_DESCRIPTORS	128		/* descriptors per call: the pattern workload interleaves */
-#define CALL_BYTES		(256ULL << 20)	/* ... or this many bytes moved, whichever comes first */
+#define CALL_DESCRIPTORS	64		/* descriptors per call: the pattern workload interleaves, */
+#define CALL_BYTES		(32ULL << 20)	/* and its CTL writes keep the VMM hang check fed */
 #define SAMPLE_STRIDE		64		/* verify one 8-byte word every 64 bytes (64 per 4 KiB page) */
 #define MIN_LEN			512ULL
 #define MAX_LEN			(2ULL << 20)
