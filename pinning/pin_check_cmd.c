@@ -180,12 +180,44 @@ static double now_ms(void)
 	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
+struct check_region {
+	const struct backing *b;
+	uint64_t iova;		/* where the backing appears to the device */
+};
+
 static int visit_backing(void *opaque, pin_region_fn fn, void *data)
 {
-	const struct backing *b = opaque;
-	struct pin_region r = { .gpa = 0, .host = b->host, .size = b->size, .page_size = b->page_size };
+	const struct check_region *cr = opaque;
+	struct pin_region r = { .gpa = cr->iova, .host = cr->b->host, .size = cr->b->size,
+				.page_size = cr->b->page_size };
 
 	return fn(&r, data);
+}
+
+/* The lowest IOVA, aligned to the backing page, in a usable range that holds the whole
+ * backing (a real IOMMU reserves holes such as the MSI window at 0xfee00000). */
+static int choose_iova(struct pin_container *c, const struct backing *b, uint64_t *iova, struct err *e)
+{
+	struct pin_info info;
+	uint64_t align = b->page_size > 4096 ? b->page_size : 4096;
+	char sz[32];
+
+	pin_get_info(c, &info);
+	if (!info.nr_iova_ranges) {
+		*iova = 0;
+		return 0;
+	}
+	for (unsigned i = 0; i < info.nr_iova_ranges; i++) {
+		uint64_t start = (info.iova_ranges[i].start + align - 1) & ~(align - 1);
+
+		if (start >= info.iova_ranges[i].start && start <= info.iova_ranges[i].end &&
+		    info.iova_ranges[i].end - start >= b->size - 1) {
+			*iova = start;
+			return 0;
+		}
+	}
+	return err_set(e, -ENOSPC, "no usable IOVA range of the %s backend holds %s: use a smaller --mem-size",
+		       pin_backend_name(pin_container_backend(c)), size_format(b->size, sz, sizeof(sz)));
 }
 
 /* Writes every 4 KiB so each backing page is faulted in before pinning. */
@@ -230,6 +262,7 @@ int cmd_pin_check(int argc, char **argv)
 	struct report *rep = NULL;
 	struct sigaction old_int, old_term;
 	struct validate_counts n;
+	struct check_region region = { .b = &b };
 	struct err e = { 0 };
 	struct opts o;
 	char reason[512] = "", s1[32], s2[32];
@@ -279,7 +312,9 @@ int cmd_pin_check(int argc, char **argv)
 		fprintf(stderr, "daxvm pin-check: %s\n", e.msg[0] ? e.msg : "out of memory");
 		goto out;
 	}
-	ret = pin_map_regions(c, visit_backing, &b, &e);
+	ret = choose_iova(c, &b, &region.iova, &e);
+	if (!ret)
+		ret = pin_map_regions(c, visit_backing, &region, &e);
 	if (ret) {
 		fprintf(stderr, "daxvm pin-check: %s\n", e.msg);
 		goto out;
@@ -319,6 +354,7 @@ int cmd_pin_check(int argc, char **argv)
 	report_set_u64(rep, "backing.page_size", b.page_size);
 	report_set_str(rep, "backing.why", b.why);
 	report_set_double(rep, "timing.touch_ms", touch_ms);
+	report_set_u64(rep, "pinning.iova", region.iova);
 	report_set_double(rep, "timing.hold_ms", o.hold_s * 1e3);
 	validate_fill_report(v, rep);
 	if (o.report && report_write_file(rep, o.report)) {
