@@ -349,6 +349,8 @@ void session_close(struct run_session *s)
 	s->console = NULL;
 	s->console_owned = false;
 	session_unpin(s);
+	validate_free(s->validator);
+	s->validator = NULL;
 	/* KVM memslots go with the VM fd; close it before unmapping the RAM they point at. */
 	if (s->vm_open)
 		vm_close(&s->vm);
