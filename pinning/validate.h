@@ -11,6 +11,9 @@
  *   ...unpin (pin_unmap_all / pin_container_close)...
  *   validate_finish()  AFTER unpinning: release (leak) check
  *   validate_fill_report(), validate_verdict(), validate_free()
+ * validate_start installs an unmap hook in the container: unmap everything (or close the
+ * container) before validate_free, or clear it with pin_set_unmap_hook(c, NULL, NULL).
+ * Call validate_begin right before pinning: pins this process takes in between are counted.
  * A failed check is not an error return: it is counted and decides the verdict. Errors
  * (-errno) are for environment problems (no pagemap, out of memory). */
 #ifndef DAXVM_PINNING_VALIDATE_H
