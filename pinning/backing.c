@@ -127,7 +127,7 @@ int backing_reserve_huge(struct backing *b, const struct backing_request *req, u
 	if (!req->may_grow_pool) {
 		hugepool_control_path(page_size, path, sizeof(path));
 		return err_set(e, -ENOMEM,
-			       "%s needs %ld free %s hugepages, the pool has %ld free: echo %ld > %s (as root), or use --mem memfd",
+			       "%s needs %ld free %s hugepages, the pool has %ld free: echo %ld > %s (as root), add --grow-pool to let daxvm grow it for the run, or use --mem memfd",
 			       backing_kind_name(b->kind), needed, page, hugepool_available(&st),
 			       st.total + needed - hugepool_available(&st), path);
 	}

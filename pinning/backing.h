@@ -46,7 +46,7 @@ struct backing {
 	bool devmap;		/* ZONE_DEVICE pages (devdax) */
 	struct backing_phys_range ranges[BACKING_MAX_RANGES];	/* devdax physical ranges */
 	unsigned nr_ranges;
-	long pool_restore;	/* hugetlb nr_hugepages to restore at close, -1 when untouched */
+	long pool_restore;	/* hugetlb pages this backing added to the pool (given back at close), -1 when untouched */
 	char why[256];		/* why this backing (auto selection), for the report and summary */
 	/* Added by the backing owner: */
 	uint64_t file_size_before;	/* bytes of a tmpfs/hugetlbfs file before we sized it */

@@ -130,7 +130,7 @@ int hugepool_grow(uint64_t page_size, long needed, long *restore_to, struct err 
 	if (ret < 0)
 		return err_set(e, ret, "cannot grow the %s hugetlb pool to %ld pages (%s: %s): run as root or use --mem memfd",
 			       human, want, path, strerror(-ret));
-	*restore_to = st.total;
+	*restore_to = want - st.total;	/* the pages this run added */
 	ret = hugepool_query(page_size, &st, e);
 	if (ret == 0 && hugepool_available(&st) < needed) {
 		/* The kernel allocates what it can and reports success: check what we got. */
@@ -147,10 +147,15 @@ int hugepool_grow(uint64_t page_size, long needed, long *restore_to, struct err 
 
 int hugepool_restore(uint64_t page_size, long restore_to)
 {
+	struct hugepool_state st;
 	char path[128];
 
-	if (restore_to < 0)
+	if (restore_to <= 0)
 		return 0;
+	/* Give back only what this run added: another run may have grown the pool meanwhile,
+	 * and writing an absolute value would take its pages or leave ours behind. */
+	if (hugepool_query(page_size, &st, NULL) < 0)
+		return -EIO;
 	hugepool_control_path(page_size, path, sizeof(path));
-	return hugepool_write_long(path, restore_to);
+	return hugepool_write_long(path, st.total > restore_to ? st.total - restore_to : 0);
 }

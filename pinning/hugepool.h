@@ -27,11 +27,12 @@ uint64_t hugepool_default_page_size(void);
 void hugepool_control_path(uint64_t page_size, char *buf, unsigned len);
 
 /* Grows the pool so that at least `needed` pages are available. Sets *restore_to to the
- * nr_hugepages to write back later (-1 when nothing was changed). If the kernel could not
+ * number of pages it added, for hugepool_restore() (-1 when nothing changed). If the kernel could not
  * allocate enough pages (fragmented memory) the pool is restored and -ENOMEM returned. */
 int hugepool_grow(uint64_t page_size, long needed, long *restore_to, struct err *e);
 
-/* Writes nr_hugepages back; no-op when restore_to < 0. Returns 0 or -errno. */
+/* Shrinks nr_hugepages by restore_to, the pages hugepool_grow() added (so concurrent runs
+ * each give back only their own); no-op when restore_to <= 0. Returns 0 or -errno. */
 int hugepool_restore(uint64_t page_size, long restore_to);
 
 #endif

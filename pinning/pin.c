@@ -176,12 +176,21 @@ static size_t first_ending_after(const struct pin_container *c, uint64_t iova)
 	return lo;
 }
 
+/* Pins a mapping holds: VFIO type1 pins PFN by PFN (one per 4 KiB page); io_uring keeps
+ * one per folio (6.10+ coalescing), as does the mock. */
+static uint64_t pins_held(const struct pin_container *c, const struct pin_mapping *m);
+
 static uint64_t folios_covered(uint64_t vaddr, uint64_t size, uint64_t page_size)
 {
 	uint64_t start = vaddr & ~(page_size - 1);
 	uint64_t end = (vaddr + size + page_size - 1) & ~(page_size - 1);
 
 	return (end - start) / page_size;
+}
+
+static uint64_t pins_held(const struct pin_container *c, const struct pin_mapping *m)
+{
+	return folios_covered(m->vaddr, m->size, c->backend == PIN_VFIO ? 4096 : m->page_size);
 }
 
 static void view_of(const struct pin_mapping *m, struct pin_mapping_view *v)
@@ -258,7 +267,7 @@ static int map_locked(struct pin_container *c, const struct pin_dma_map *map, st
 	memmove(&c->maps[at + 1], &c->maps[at], (c->nr_maps - at) * sizeof(*c->maps));
 	c->maps[at] = m;
 	c->nr_maps++;
-	c->pinned_pages += folios_covered(m.vaddr, m.size, m.page_size);
+	c->pinned_pages += pins_held(c, &m);
 	c->pinned_bytes += m.size;
 	return 0;
 }
@@ -297,7 +306,7 @@ static int unmap_span_locked(struct pin_container *c, size_t first, size_t last,
 			c->maps[kept++] = *m;
 			continue;
 		}
-		c->pinned_pages -= folios_covered(m->vaddr, m->size, m->page_size);
+		c->pinned_pages -= pins_held(c, m);
 		c->pinned_bytes -= m->size;
 		*unmapped += m->size;
 		if (c->unmap_hook)

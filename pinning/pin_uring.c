@@ -203,7 +203,16 @@ static int map_error(const struct pin_mapping *m, int ret, struct err *e)
 
 	if (ret == -ENOMEM)
 		return pin_memlock_error(e, m->size, "io_uring registered buffers");
-	if (ret == -EFAULT || ret == -EOPNOTSUPP)
+	/* Before 6.5 io_uring accepted file-backed buffers only on shmem and hugetlbfs, so a
+	 * devdax (or any other file) mapping is refused with EOPNOTSUPP after the pin. */
+	if (ret == -EOPNOTSUPP)
+		return err_set(e, -EOPNOTSUPP,
+			       "this kernel refuses io_uring registered buffers on %s at 0x%" PRIx64 " (%s): "
+			       "io_uring pins file-backed memory other than shmem and hugetlbfs only "
+			       "since Linux 6.5; pin through VFIO instead (--pin vfio --vfio DDDD:BB:DD.F) "
+			       "or use a shmem/hugetlb backing",
+			       size_format(m->size, sz, sizeof(sz)), m->vaddr, strerror(-ret));
+	if (ret == -EFAULT)
 		return err_set(e, -EFAULT,
 			       "the kernel refused to pin %s at 0x%" PRIx64 " long-term (%s): page-cache "
 			       "files on a disk filesystem cannot be pinned; use devdax, hugetlbfs, "

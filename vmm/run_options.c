@@ -27,6 +27,9 @@ void run_options_usage(FILE *out)
 		"  --mem-size SIZE    guest RAM with K/M/G suffix, a multiple of 2 MiB and of the\n"
 		"                     backing's alignment (default: the device size for devdax, else\n"
 		"                     the backing's default); RAM above 3 GiB is placed at 4 GiB\n"
+		"  --grow-pool        memfd-huge: when the hugetlb pool has too few free pages,\n"
+		"                     grow it for the run (root) and give the pages back at exit\n"
+		"                     (default: never touch the pool; say how to grow it)\n"
 		"  --work-size SIZE   bytes each vCPU writes and verifies per pass, from the start\n"
 		"                     of its equal share of RAM (default: the whole share; RAM\n"
 		"                     above 2 MiB is shared out); smaller is quicker on big RAM\n"
@@ -219,6 +222,10 @@ int run_options_parse(int argc, char **argv, struct run_options *o, struct err *
 
 		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
 			o->help = true;
+			continue;
+		}
+		if (!strcmp(arg, "--grow-pool")) {
+			o->grow_pool = true;
 			continue;
 		}
 		if (strncmp(arg, "--", 2) || (eq ? (size_t)(eq - arg) : strlen(arg)) >= sizeof(opt))

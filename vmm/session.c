@@ -50,8 +50,8 @@ int session_open_backing(struct run_session *s, struct err *e)
 	struct backing_request req = {
 		.spec = s->opt->mem,
 		.size = s->opt->mem_size,
-		/* The run never changes the hugetlb pool: that is global state. */
-		.may_grow_pool = false,
+		/* The hugetlb pool is global state: changed only when asked, and given back. */
+		.may_grow_pool = s->opt->grow_pool,
 	};
 	int ret;
 
