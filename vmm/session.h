@@ -50,6 +50,7 @@ struct run_session {
 	struct guest_mem mem;
 	struct pin_container *pins;	/* NULL with --pin none */
 	struct validate *validator;	/* created with the container */
+	bool validating;		/* validate_start() succeeded: stop/finish at unpin */
 	bool unpinned;			/* session_unpin() ran (validate_finish done) */
 	char pin_backend_name[16];	/* the backend actually used ("io_uring") */
 	struct report *report;		/* filled as stages finish (DMA before unpinning) */

@@ -52,6 +52,8 @@ int session_pin(struct run_session *s, struct err *e)
 		ret = pin_map_regions(s->pins, session_visit_pin_regions, &s->mem, e);
 	if (!ret)
 		ret = validate_start(s->validator, s->pins, e);
+	if (!ret)
+		s->validating = true;
 	return ret;	/* session_close() unpins whatever was mapped */
 }
 
@@ -65,6 +67,9 @@ void session_unpin(struct run_session *s)
 	s->unpinned = true;
 	/* The device must be quiet before its memory goes away. */
 	session_stop_dma(s);
+	/* Setup failed before validation started: just release (close below). */
+	if (!s->validating)
+		goto close;
 	if (validate_stop(s->validator, &e) ||
 	    pin_unmap_all(s->pins, &unmapped, &e) ||
 	    validate_finish(s->validator, &e))

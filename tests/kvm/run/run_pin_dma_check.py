@@ -164,6 +164,26 @@ def case_crash_releases_pins():
     check(acq > 0 and net == 0, 'after a guest crash: %d acquired, %d released' % (acq, rel))
 
 
+def case_memlock_limit():
+    """Without CAP_IPC_LOCK a 64 KiB memlock limit cannot cover 64 MiB of pins: one line
+    naming the limit, the amount and the fix; exit 2; no pin left."""
+    import resource
+    if not shutil.which('setpriv'):
+        raise Fail('setpriv (util-linux) is missing')
+    before = pin_counters()
+    lim = 64 * 1024
+    p = subprocess.run(['setpriv', '--inh-caps=-ipc_lock', '--ambient-caps=-ipc_lock',
+                        '--bounding-set=-ipc_lock', DAXVM, 'run', '--mem', 'memfd', '--mem-size', '64M',
+                        '--duration', '0.5'], capture_output=True, text=True, timeout=60,
+                       preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_MEMLOCK, (lim, lim)))
+    check(p.returncode == 2, 'exit %d, want 2; %s' % (p.returncode, p.stderr))
+    check(p.stderr.count('\n') == 1 and 'memlock limit 64 KiB' in p.stderr and '64 MiB' in p.stderr
+          and 'ulimit -l' in p.stderr, 'not one line naming the limit, the amount and the fix: %s' % p.stderr)
+    acq, rel, net = wait_net_zero(before)
+    check(net == 0, 'pins left after the refusal: %d acquired, %d released' % (acq, rel))
+    print(p.stderr.strip())
+
+
 def spawn(args):
     d = tempfile.mkdtemp(prefix='daxvm-run-test-')
     path = os.path.join(d, 'report.json')
