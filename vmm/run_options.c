@@ -34,12 +34,13 @@ void run_options_usage(FILE *out)
 		"                     of its equal share of RAM (default: the whole share; RAM\n"
 		"                     above 2 MiB is shared out); smaller is quicker on big RAM\n"
 		"  --cpus N           vCPUs, 1 to %d and at most KVM's limit (default %d)\n"
-		"  --duration SEC     seconds of pattern passes, fractions allowed (default %.0f);\n"
+		"  --duration SEC     seconds the workload runs, fractions allowed (default %.0f);\n"
 		"                     every vCPU completes at least one pass\n"
 		"  --pin auto|io_uring|vfio|iommufd|none\n"
 		"                     pinning backend (default auto: vfio with --vfio, else\n"
-		"                     iommufd where /dev/iommu exists, else io_uring registered\n"
-		"                     buffers); none runs the guest unpinned and without DMA\n"
+		"                     io_uring registered buffers; iommufd only when asked, as an\n"
+		"                     IOAS pins nothing until a device is attached); none runs\n"
+		"                     the guest unpinned and without DMA\n"
 		"  --vfio ADDR        PCI device (DDDD:BB:DD.F) whose IOMMU group the vfio backend\n"
 		"                     attaches; implies --pin vfio under auto\n"
 		"  --validate-interval MS\n"
@@ -47,8 +48,8 @@ void run_options_usage(FILE *out)
 		"  --dma on|off       run the DMA stress through the pins (default on; off with\n"
 		"                     --pin none)\n"
 		"  --dma-queues N     DMA device threads, 1 to 8 (default %d)\n"
-		"  --dma-media PATH   the DMA device's media: a file or block device, OVERWRITTEN\n"
-		"                     (default: a 64 MiB memfd)\n"
+		"  --dma-media PATH   the DMA device's media: an existing file or block device,\n"
+		"                     OVERWRITTEN (default: a 64 MiB memfd)\n"
 		"  --report FILE.json write the JSON report there (written on PASS and FAIL)\n"
 		"  --console FILE     guest console output to FILE instead of stdout\n"
 		"  --hang-timeout SEC a vCPU silent this long is a hang (default %.0f)\n"
@@ -60,8 +61,9 @@ void run_options_usage(FILE *out)
 		"                     one bit of its pattern before verifying pass 1 (a mismatch)\n"
 		"  -h, --help         this text\n"
 		"\n"
-		"Exit status: 0 PASS, 1 FAIL (mismatch, guest exception or triple fault, hang,\n"
-		"interrupted by SIGINT/SIGTERM), 2 usage or environment error.\n",
+		"Exit status: 0 PASS, 1 FAIL (mismatch, DMA verify failure, moved, missing or\n"
+		"leaked pin, guest exception or triple fault, hang, interrupted by SIGINT/SIGTERM;\n"
+		"every pin is released first), 2 usage or environment error.\n",
 		GUEST_MAX_CPUS, RUN_DEFAULT_CPUS, RUN_DEFAULT_DURATION_S, RUN_DEFAULT_VALIDATE_MS,
 		RUN_DEFAULT_DMA_QUEUES, RUN_DEFAULT_HANG_S);
 }
