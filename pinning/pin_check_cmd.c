@@ -344,7 +344,7 @@ int cmd_pin_check(int argc, char **argv)
 	validate_get_counts(v, &n);
 	report_set_str(rep, "verdict", ok ? "PASS" : "FAIL");
 	if (!ok)
-		report_set_str(rep, "verdict_reason", reason);
+		report_set_str(rep, "reason", reason);
 	report_set_str(rep, "command", "pin-check");
 	report_set_bool(rep, "interrupted", stop_signal != 0);
 	report_set_str(rep, "backing.kind", backing_kind_name(b.kind));
