@@ -1,8 +1,8 @@
 /* One 'daxvm run': every resource of the run and its ordered stages. Start-up runs the
  * stages in order; session_close() undoes whatever was set up, in reverse, on any path.
- *   kvm -> backing -> guest memory + memslots -> [pinning] -> devices -> vcpus -> boot
- *   -> run -> stop -> [unpin] -> report
- * The bracketed stages are hooks the pinning layer and the DMA engine plug into. */
+ *   kvm -> backing -> guest memory + memslots -> pinning -> devices (DMA engine) -> vcpus
+ *   -> boot -> run -> stop -> DMA drain -> unpin (release check) -> report
+ * Pinning stages live in vmm/session_pin.c, the DMA engine's in vmm/session_dma.c. */
 #ifndef DAXVM_VMM_SESSION_H
 #define DAXVM_VMM_SESSION_H
 
@@ -80,7 +80,7 @@ struct run_session {
 int session_open_kvm(struct run_session *s, struct err *e);
 int session_open_backing(struct run_session *s, struct err *e);
 int session_map_guest_mem(struct run_session *s, struct err *e);
-int session_pin(struct run_session *s, struct err *e);		/* hook: pinning layer */
+int session_pin(struct run_session *s, struct err *e);		/* vmm/session_pin.c */
 int session_create_devices(struct run_session *s, struct err *e);
 int session_create_vcpus(struct run_session *s, struct err *e);
 /* Writes the guest, starts the vCPU threads and waits for every CTL_READY. */
