@@ -268,11 +268,17 @@ static void session_progress_line(struct run_session *s, uint64_t now)
 {
 	double secs = (double)(now - s->t.all_ready_ns) / 1e9;
 	uint64_t bytes = session_verified_bytes(s);
-	char a[32], b[32];
+	char a[32], b[32], c[32] = "";
 
-	fprintf(stdout, "\r  %5.1f s / %.1f s  verified %s  (%s/s)   ", secs, s->opt->duration_s,
+	if (s->dma) {
+		struct dma_stats st;
+
+		dma_engine_get_stats(s->dma, &st);
+		snprintf(c, sizeof(c), ", %" PRIu64 " DMAs", st.transfers);
+	}
+	fprintf(stdout, "\r  %5.1f s / %.1f s  verified %s  (%s/s)%s   ", secs, s->opt->duration_s,
 		size_format(bytes, a, sizeof(a)),
-		size_format(secs > 0 ? (uint64_t)((double)bytes / secs) : 0, b, sizeof(b)));
+		size_format(secs > 0 ? (uint64_t)((double)bytes / secs) : 0, b, sizeof(b)), c);
 	fflush(stdout);
 	s->progress_line = true;
 }
@@ -321,7 +327,7 @@ void session_run(struct run_session *s)
 	session_check_vcpus(s);
 	s->t.run_end_ns = ctl_now_ns();
 	if (s->progress_line) {
-		fprintf(stdout, "\r%*s\r", 60, "");
+		fprintf(stdout, "\r%*s\r", 72, "");
 		fflush(stdout);
 	}
 }
