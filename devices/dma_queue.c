@@ -1,5 +1,6 @@
-/* DMA engine queues: device threads that read descriptors through the pins, move the data with
- * pin_dma_rw() and write completions back through the pins. */
+/* DMA engine queues: device threads that read descriptors through the pins, move the data of
+ * up to DMA_BATCH_MAX descriptors at a time with one pin_dma_rw_batch() and write completions
+ * back through the pins, in ring order. */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -10,6 +11,10 @@
 #include "devices/dma_internal.h"
 
 #define STAT_ADD(q, field, n) __atomic_fetch_add(&(q)->stats.field, (n), __ATOMIC_RELAXED)
+
+/* Descriptors served by one pin_dma_rw_batch(): enough to keep the io_uring workers busy,
+ * few enough that the first completion of a batch is not held back long. */
+#define DMA_BATCH_MAX 32
 
 uint64_t dma_now_ns(void)
 {
@@ -88,43 +93,111 @@ static uint32_t ram_to_ram(struct dma_queue *q, const struct dma_desc *d)
 	return DMA_ST_OK;
 }
 
-static uint32_t process_desc(struct dma_queue *q, const struct dma_desc *d)
+/* The device's checks before it moves a byte: a final status, or DMA_ST_PENDING when the
+ * descriptor is a valid transfer (RAM->RAM: ram_to_ram() checks its two ranges itself). */
+static uint32_t check_desc(struct dma_queue *q, const struct dma_desc *d)
 {
 	struct dma_engine *dma = q->dma;
 	uint64_t align = dma->media.align;
-	uint64_t bad_off = 0;
-	uint32_t st;
+	bool to_ram = d->op == DMA_OP_MEDIA_TO_RAM;
 
 	if (d->op < DMA_OP_MEDIA_TO_RAM || d->op > DMA_OP_RAM_TO_RAM)
 		return DMA_ST_BAD_OP;
 	if (!d->len || d->len > DMA_MAX_DESC_LEN || d->len % align || d->iova % align ||
 	    (d->op == DMA_OP_RAM_TO_RAM && d->iova2 % align))
 		return DMA_ST_BAD_LEN;
-	switch (d->op) {
-	case DMA_OP_MEDIA_TO_RAM:
-		if (!media_range_ok(dma, d->media_off, d->len, false))
-			return DMA_ST_MEDIA_RANGE;
-		if (!iova_range_ok(dma->pins, d->iova, d->len, PIN_DMA_WRITE))
-			return DMA_ST_IOMMU_FAULT;
-		return dma_move(q, d->media_off, d->iova, d->len, true);
-	case DMA_OP_RAM_TO_MEDIA:
-		if (!media_range_ok(dma, d->media_off, d->len, true))
-			return DMA_ST_MEDIA_RANGE;
-		if (!iova_range_ok(dma->pins, d->iova, d->len, PIN_DMA_READ))
-			return DMA_ST_IOMMU_FAULT;
-		st = dma_move(q, d->media_off, d->iova, d->len, false);
-		if (st != DMA_ST_OK || !dma->cfg.verify_writes)
-			return st;
-		if (dma_media_verify(&dma->media, d->media_off, d->len, d->pattern_seed, 0, q->bounce,
-				     DMA_QUEUE_BUF, &bad_off) < 0) {
-			STAT_ADD(q, host_verify_failures, 1);
-			note_verify_failure(dma, d->iova + (bad_off - d->media_off));
-			return DMA_ST_VERIFY_FAIL;
-		}
+	if (d->op == DMA_OP_RAM_TO_RAM)
+		return DMA_ST_PENDING;
+	if (!media_range_ok(dma, d->media_off, d->len, !to_ram))
+		return DMA_ST_MEDIA_RANGE;
+	if (!iova_range_ok(dma->pins, d->iova, d->len, to_ram ? PIN_DMA_WRITE : PIN_DMA_READ))
+		return DMA_ST_IOMMU_FAULT;
+	return DMA_ST_PENDING;
+}
+
+/* After a RAM->media transfer that landed: the media must hold the pattern. */
+static uint32_t verify_write(struct dma_queue *q, const struct dma_desc *d)
+{
+	struct dma_engine *dma = q->dma;
+	uint64_t bad_off = 0;
+
+	if (!dma->cfg.verify_writes)
 		return DMA_ST_OK;
-	default:
-		return ram_to_ram(q, d);
+	if (dma_media_verify(&dma->media, d->media_off, d->len, d->pattern_seed, 0, q->bounce,
+			     DMA_QUEUE_BUF, &bad_off) < 0) {
+		STAT_ADD(q, host_verify_failures, 1);
+		note_verify_failure(dma, d->iova + (bad_off - d->media_off));
+		return DMA_ST_VERIFY_FAIL;
 	}
+	return DMA_ST_OK;
+}
+
+static uint32_t status_of(int res)
+{
+	if (res == -EFAULT)
+		return DMA_ST_IOMMU_FAULT;
+	return res < 0 ? DMA_ST_MEDIA_ERROR : DMA_ST_OK;
+}
+
+/* Serves a checked descriptor on its own, start to finish. */
+static uint32_t serve_alone(struct dma_queue *q, const struct dma_desc *d)
+{
+	uint32_t st;
+
+	if (d->op == DMA_OP_RAM_TO_RAM)
+		return ram_to_ram(q, d);
+	st = dma_move(q, d->media_off, d->iova, d->len, d->op == DMA_OP_MEDIA_TO_RAM);
+	if (st != DMA_ST_OK || d->op != DMA_OP_RAM_TO_MEDIA)
+		return st;
+	return verify_write(q, d);
+}
+
+/* One descriptor of a batch. */
+struct batch_desc {
+	struct dma_desc d;		/* the snapshot served */
+	struct dma_desc *gd;		/* the guest's descriptor (status); NULL: the access faulted */
+	uint32_t st;			/* status; DMA_ST_PENDING while its transfer is ops[op] */
+	int op;				/* index in batch.ops, or -1 */
+};
+
+/* Up to DMA_BATCH_MAX consecutive descriptors of one ring, completed together in ring order. */
+struct batch {
+	struct batch_desc ent[DMA_BATCH_MAX];
+	unsigned n;
+	struct pin_dma_op ops[DMA_BATCH_MAX];
+	unsigned nr_ops;
+};
+
+static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/* Whether op may run concurrently with the batch's ops and still give what serving the
+ * descriptors one after the other gives: nothing it writes is touched by another op, and
+ * nothing it reads is written by one. */
+static bool fits_batch(const struct batch *b, const struct pin_dma_op *op)
+{
+	for (unsigned i = 0; i < b->nr_ops; i++) {
+		const struct pin_dma_op *o = &b->ops[i];
+
+		if ((o->to_ram || op->to_ram) && overlap(o->iova, o->len, op->iova, op->len))
+			return false;
+		if ((!o->to_ram || !op->to_ram) &&
+		    overlap(o->media_off, o->len, op->media_off, op->len))
+			return false;
+	}
+	return true;
+}
+
+/* Descriptors that must be served alone: RAM->RAM (one media scratch per queue), and any
+ * transfer touching the ring itself (its later descriptors and statuses are read and
+ * written between descriptors when served one by one). */
+static bool serve_apart(const struct dma_engine *dma, const struct dma_ring *ring,
+			const struct dma_desc *d)
+{
+	return d->op == DMA_OP_RAM_TO_RAM ||
+	       overlap(d->iova, d->len, ring->iova, dma_ring_bytes(dma->ring_entries));
 }
 
 static void count_status(struct dma_queue *q, struct dma_ring *ring, uint32_t st, uint64_t len)
@@ -170,11 +243,83 @@ static void *ring_translate(struct dma_queue *q, struct dma_ring *ring, uint64_t
 	return t.host;
 }
 
+/* Snapshots descriptors from ring->cons on (not past prod), checks them and queues their
+ * transfers in b, until the batch is full or a descriptor cannot join it. */
+static void gather(struct dma_queue *q, struct dma_ring *ring, uint32_t prod, struct batch *b)
+{
+	struct dma_engine *dma = q->dma;
+
+	b->n = 0;
+	b->nr_ops = 0;
+	for (uint32_t idx = ring->cons; idx != prod && b->n < DMA_BATCH_MAX; idx++) {
+		uint64_t iova = ring->iova + sizeof(struct dma_ring_header) +
+				(uint64_t)(idx % dma->ring_entries) * sizeof(struct dma_desc);
+		struct batch_desc *bd = &b->ent[b->n];
+		struct pin_dma_op op;
+
+		bd->gd = ring_translate(q, ring, iova, sizeof(*bd->gd));
+		bd->op = -1;
+		if (!bd->gd) {
+			b->n++;		/* counted as a ring fault; no status to write */
+			continue;
+		}
+		/* One snapshot: the guest cannot change the request while it is served. */
+		memcpy(&bd->d, bd->gd, sizeof(bd->d));
+		bd->st = check_desc(q, &bd->d);
+		if (bd->st == DMA_ST_PENDING && serve_apart(dma, ring, &bd->d)) {
+			if (b->n)
+				return;	/* first in the next batch, after these completed */
+			bd->st = serve_alone(q, &bd->d);
+			b->n++;
+			return;
+		}
+		if (bd->st == DMA_ST_PENDING) {
+			op = (struct pin_dma_op){ .media_off = bd->d.media_off, .iova = bd->d.iova,
+						  .len = bd->d.len,
+						  .to_ram = bd->d.op == DMA_OP_MEDIA_TO_RAM };
+			if (!fits_batch(b, &op))
+				return;
+			bd->op = (int)b->nr_ops;
+			b->ops[b->nr_ops++] = op;
+		}
+		b->n++;
+	}
+}
+
+/* Moves the batch's data in one call, then completes its descriptors in ring order. */
+static void complete(struct dma_queue *q, struct dma_ring *ring, struct dma_ring_header *hdr,
+		     struct batch *b)
+{
+	struct dma_engine *dma = q->dma;
+
+	if (b->nr_ops) {
+		struct err e = { 0 };
+
+		pin_dma_rw_batch(dma->pins, dma->media.fd, b->ops, b->nr_ops, &e);
+	}
+	for (unsigned i = 0; i < b->n; i++) {
+		struct batch_desc *bd = &b->ent[i];
+
+		if (bd->gd) {
+			if (bd->op >= 0) {
+				bd->st = status_of(b->ops[bd->op].res);
+				if (bd->st == DMA_ST_OK && bd->d.op == DMA_OP_RAM_TO_MEDIA)
+					bd->st = verify_write(q, &bd->d);
+			}
+			count_status(q, ring, bd->st, bd->d.len);
+			__atomic_store_n(&bd->gd->status, bd->st, __ATOMIC_RELEASE);
+		}
+		ring->cons++;
+		__atomic_store_n(&hdr->cons, ring->cons, __ATOMIC_RELEASE);
+	}
+}
+
 void dma_queue_service_ring(struct dma_queue *q, unsigned r)
 {
 	struct dma_engine *dma = q->dma;
 	struct dma_ring *ring = &dma->rings[r];
 	struct dma_ring_header *hdr = ring_translate(q, ring, ring->iova, sizeof(*hdr));
+	struct batch b;
 	uint32_t prod;
 
 	if (!hdr) {
@@ -194,22 +339,8 @@ void dma_queue_service_ring(struct dma_queue *q, unsigned r)
 		return;
 	}
 	while (ring->cons != prod) {
-		uint64_t iova = ring->iova + sizeof(*hdr) +
-				(uint64_t)(ring->cons % dma->ring_entries) * sizeof(struct dma_desc);
-		struct dma_desc *gd = ring_translate(q, ring, iova, sizeof(*gd));
-
-		if (gd) {
-			/* One snapshot: the guest cannot change the request while it is served. */
-			struct dma_desc d;
-			uint32_t st;
-
-			memcpy(&d, gd, sizeof(d));
-			st = process_desc(q, &d);
-			count_status(q, ring, st, d.len);
-			__atomic_store_n(&gd->status, st, __ATOMIC_RELEASE);
-		}
-		ring->cons++;
-		__atomic_store_n(&hdr->cons, ring->cons, __ATOMIC_RELEASE);
+		gather(q, ring, prod, &b);
+		complete(q, ring, hdr, &b);
 		if (ring->cons == prod)
 			prod = __atomic_load_n(&hdr->prod, __ATOMIC_ACQUIRE);
 		if (prod - ring->cons > dma->ring_entries)

@@ -425,75 +425,176 @@ int pin_translate(struct pin_container *c, uint64_t iova, uint64_t len, struct p
 }
 
 /* Copy through the host mapping: the backends whose pins the device does not use itself. */
-static int copy_rw(int fd, uint64_t off, void *host, uint64_t len, bool to_ram, struct err *e)
+static void copy_rw(int fd, struct pin_dma_seg *g)
 {
+	char *host = (char *)(uintptr_t)(g->m->vaddr + (g->iova - g->m->iova));
+	uint64_t off = g->media_off, len = g->len;
+
+	g->res = 0;
 	while (len) {
 		size_t chunk = len > (1u << 30) ? (1u << 30) : len;
-		ssize_t n = to_ram ? pread(fd, host, chunk, (off_t)off) : pwrite(fd, host, chunk, (off_t)off);
+		ssize_t n = g->to_ram ? pread(fd, host, chunk, (off_t)off)
+				      : pwrite(fd, host, chunk, (off_t)off);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return err_set(e, -errno, "device media %s at offset %" PRIu64 " failed: %s",
-				       to_ram ? "read" : "write", off, strerror(errno));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			g->res = n < 0 ? -errno : -EIO;
+			g->fail_off = off;
+			return;
 		}
-		if (n == 0)
-			return err_set(e, -EIO, "device media ends before offset %" PRIu64
-				       ": make the media file larger", off);
-		host = (char *)host + n;
+		host += n;
 		off += (uint64_t)n;
 		len -= (uint64_t)n;
 	}
+}
+
+/* Checks op against the IOMMU (under the read lock): 0, or -EFAULT / -EINVAL described in e.
+ * *nsegs receives how many mappings the op spans. */
+static int check_op_locked(struct pin_container *c, const struct pin_dma_op *op, size_t *nsegs,
+			   struct err *e)
+{
+	uint32_t need = op->to_ram ? PIN_DMA_WRITE : PIN_DMA_READ;
+	uint64_t at = op->iova, left = op->len;
+
+	*nsegs = 0;
+	if (!op->len || op->iova + op->len - 1 < op->iova)
+		return err_set(e, -EINVAL, "DMA of %" PRIu64 " bytes at iova 0x%" PRIx64 " is empty or wraps",
+			       op->len, op->iova);
+	/* The whole range first: an IOMMU fault must leave memory and media untouched. */
+	while (left) {
+		const struct pin_mapping *m = find_locked(c, at);
+		uint64_t n;
+
+		if (!m || !(m->flags & need))
+			return err_set(e, -EFAULT, "IOMMU fault: DMA %s iova 0x%" PRIx64 " which is %s",
+				       op->to_ram ? "write to" : "read from", at,
+				       m ? "mapped without that permission" : "not mapped");
+		n = m->iova + m->size - at;
+		n = n < left ? n : left;
+		at += n;
+		left -= n;
+		(*nsegs)++;
+	}
 	return 0;
+}
+
+/* Appends op's segments (one per mapping it spans; already checked) to segs. */
+static size_t split_op_locked(struct pin_container *c, const struct pin_dma_op *op,
+			      struct pin_dma_seg *segs)
+{
+	uint64_t at = op->iova, left = op->len, media_off = op->media_off;
+	size_t k = 0;
+
+	while (left) {
+		const struct pin_mapping *m = find_locked(c, at);
+		uint64_t n = m->iova + m->size - at;
+
+		n = n < left ? n : left;
+		segs[k++] = (struct pin_dma_seg){ .m = m, .iova = at, .len = n, .media_off = media_off,
+						  .to_ram = op->to_ram };
+		at += n;
+		media_off += n;
+		left -= n;
+	}
+	return k;
+}
+
+static int seg_error(const struct pin_dma_seg *g, struct err *e)
+{
+	if (g->res == -EIO)
+		return err_set(e, -EIO, "device media ends before offset %" PRIu64
+			       ": make the media file larger", g->fail_off);
+	return err_set(e, g->res, "device DMA %s media at offset %" PRIu64 " failed: %s",
+		       g->to_ram ? "reading" : "writing", g->fail_off, strerror(-g->res));
+}
+
+#define PIN_BATCH_STACK_SEGS 64
+
+int pin_dma_rw_batch(struct pin_container *c, int media_fd, struct pin_dma_op *ops, unsigned n,
+		     struct err *e)
+{
+	struct pin_dma_seg stack[PIN_BATCH_STACK_SEGS], *segs = stack;
+	size_t *first = NULL, nr_segs = 0;
+	struct err op_err[1];
+	int ret = 0, first_fail = -1;
+	/* err_set keeps a sentence already in e; ours is replaced by an earlier op's. */
+	bool e_ours = e && !e->msg[0];
+
+	if (!n)
+		return 0;
+	first = calloc(n + 1, sizeof(*first));
+	if (!first)
+		return err_set(e, -ENOMEM, "out of memory for a DMA batch of %u transfers", n);
+	pthread_rwlock_rdlock(&c->lock);
+	/* Every op against the IOMMU before anything moves; faulting ops get no segment. */
+	for (unsigned i = 0; i < n; i++) {
+		size_t k;
+
+		err_reset(op_err);
+		ops[i].res = check_op_locked(c, &ops[i], &k, op_err);
+		if (ops[i].res) {
+			if (first_fail < 0) {
+				first_fail = (int)i;
+				if (e_ours)
+					*e = *op_err;
+			}
+			k = 0;
+		}
+		first[i] = nr_segs;
+		nr_segs += k;
+	}
+	first[n] = nr_segs;
+	if (nr_segs > PIN_BATCH_STACK_SEGS) {
+		segs = calloc(nr_segs, sizeof(*segs));
+		if (!segs) {
+			for (unsigned i = 0; i < n; i++)
+				if (!ops[i].res)
+					ops[i].res = -ENOMEM;
+			ret = err_set(e, -ENOMEM, "out of memory for a DMA batch of %zu segments", nr_segs);
+			segs = stack;
+			goto out;
+		}
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (!ops[i].res)
+			split_op_locked(c, &ops[i], segs + first[i]);
+	if (nr_segs && c->ops->dma_rw) {
+		c->ops->dma_rw(c, media_fd, segs, nr_segs);
+	} else {
+		for (size_t k = 0; k < nr_segs; k++)
+			copy_rw(media_fd, &segs[k]);
+	}
+	/* An op fails with its first failed segment. */
+	for (unsigned i = 0; i < n; i++) {
+		for (size_t k = first[i]; k < first[i + 1] && !ops[i].res; k++) {
+			if (!segs[k].res)
+				continue;
+			ops[i].res = segs[k].res;
+			if (first_fail < 0 || (unsigned)first_fail > i) {
+				first_fail = (int)i;
+				err_reset(op_err);
+				seg_error(&segs[k], op_err);
+				if (e_ours)
+					*e = *op_err;
+			}
+		}
+	}
+	ret = first_fail < 0 ? 0 : ops[first_fail].res;
+out:
+	pthread_rwlock_unlock(&c->lock);
+	if (segs != stack)
+		free(segs);
+	free(first);
+	return ret;
 }
 
 int pin_dma_rw(struct pin_container *c, int media_fd, uint64_t media_off, uint64_t iova,
 	       uint64_t len, bool to_ram, struct err *e)
 {
-	uint32_t need = to_ram ? PIN_DMA_WRITE : PIN_DMA_READ;
-	uint64_t at, left;
-	int ret = 0;
+	struct pin_dma_op op = { .media_off = media_off, .iova = iova, .len = len, .to_ram = to_ram };
 
-	if (!len || iova + len - 1 < iova)
-		return err_set(e, -EINVAL, "DMA of %" PRIu64 " bytes at iova 0x%" PRIx64 " is empty or wraps",
-			       len, iova);
-	pthread_rwlock_rdlock(&c->lock);
-	/* Check the whole range first: an IOMMU fault must leave memory and media untouched. */
-	for (at = iova, left = len; left;) {
-		const struct pin_mapping *m = find_locked(c, at);
-		uint64_t n;
-
-		if (!m || !(m->flags & need)) {
-			ret = err_set(e, -EFAULT,
-				      "IOMMU fault: DMA %s iova 0x%" PRIx64 " which is %s",
-				      to_ram ? "write to" : "read from", at,
-				      m ? "mapped without that permission" : "not mapped");
-			goto out;
-		}
-		n = m->iova + m->size - at;
-		n = n < left ? n : left;
-		at += n;
-		left -= n;
-	}
-	for (at = iova, left = len; left;) {
-		const struct pin_mapping *m = find_locked(c, at);
-		uint64_t n = m->iova + m->size - at;
-
-		n = n < left ? n : left;
-		if (c->ops->dma_rw)
-			ret = c->ops->dma_rw(c, media_fd, media_off, m, at, n, to_ram, e);
-		else
-			ret = copy_rw(media_fd, media_off, (void *)(uintptr_t)(m->vaddr + (at - m->iova)),
-				      n, to_ram, e);
-		if (ret)
-			goto out;
-		at += n;
-		media_off += n;
-		left -= n;
-	}
-out:
-	pthread_rwlock_unlock(&c->lock);
-	return ret;
+	return pin_dma_rw_batch(c, media_fd, &op, 1, e);
 }
 
 struct regions_ctx {

@@ -139,4 +139,26 @@ bool pin_vfio_address_valid(const char *addr);
 /* mock only: make the next map fail with -errno (unit tests of error paths); 0 = off. */
 void pin_mock_fail_next_map(struct pin_container *c, int neg_errno);
 
+/* ---- Additions (DMA batching, issue 4) ---- */
+
+/* One transfer of a batch: the arguments of pin_dma_rw in, its result out. */
+struct pin_dma_op {
+	uint64_t media_off;	/* in: byte offset in the media */
+	uint64_t iova;		/* in: device address of the RAM side */
+	uint64_t len;		/* in: bytes */
+	bool to_ram;		/* in: media -> RAM (else RAM -> media) */
+	int res;		/* out: 0, -EFAULT (IOMMU fault: nothing touched), or -errno */
+};
+
+/* Device DMA of n independent transfers, each with pin_dma_rw's guarantees: every op is
+ * checked against the IOMMU before anything of the batch is submitted (a faulting op
+ * touches nothing, the others still run); on io_uring all pieces of all ops go to the
+ * kernel in one submit and the call returns when every one has completed. The ops run
+ * concurrently in no defined order, so the caller must not batch an op that writes bytes
+ * (RAM or media) another op of the same batch reads or writes. Returns 0 when every op
+ * succeeded, else the res of the first failed op (in array order), described in e.
+ * Thread-safe, like pin_dma_rw (which is a batch of one). */
+int pin_dma_rw_batch(struct pin_container *c, int media_fd, struct pin_dma_op *ops, unsigned n,
+		     struct err *e);
+
 #endif

@@ -19,6 +19,17 @@ struct pin_mapping {
 
 struct pin_container;
 
+/* One op of a DMA batch inside one mapping (pin.c splits ops at mapping edges). */
+struct pin_dma_seg {
+	const struct pin_mapping *m;	/* the mapping [iova, +len) lies in */
+	uint64_t iova;			/* device address */
+	uint64_t len;			/* bytes */
+	uint64_t media_off;		/* media byte offset */
+	bool to_ram;			/* media -> RAM */
+	int res;			/* out: 0, or -errno (-EIO: the media ended at fail_off) */
+	uint64_t fail_off;		/* out: media offset where the failure happened */
+};
+
 struct pin_backend_ops {
 	/* Opens the kernel object; -ENODEV/-ENOENT with a sentence when unavailable. */
 	int (*open)(struct pin_container *c, const struct pin_options *opt, struct err *e);
@@ -29,10 +40,11 @@ struct pin_backend_ops {
 	int (*unmap)(struct pin_container *c, struct pin_mapping *m, struct err *e);
 	/* Fills pgsize_bitmap and iova_ranges; the container fills dma_avail from max_mappings. */
 	void (*info)(struct pin_container *c, struct pin_info *info);
-	/* Optional device DMA; NULL = copy through the host mapping with pread/pwrite. */
-	int (*dma_rw)(struct pin_container *c, int media_fd, uint64_t media_off,
-		      const struct pin_mapping *m, uint64_t iova, uint64_t len, bool to_ram,
-		      struct err *e);
+	/* Optional device DMA of n segments, all submitted before any is waited for; fills
+	 * each segment's res and fail_off. Returns 0, or -errno when the backend itself failed
+	 * (every segment's res then says what happened to it). NULL = copy through the host
+	 * mapping with pread/pwrite, segment by segment. Called under the read lock. */
+	int (*dma_rw)(struct pin_container *c, int media_fd, struct pin_dma_seg *segs, size_t n);
 };
 
 struct pin_container {

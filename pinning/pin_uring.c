@@ -30,6 +30,7 @@ struct uring_req {
 
 struct uring_piece {
 	struct uring_req *req;
+	struct pin_dma_seg *seg;	/* the segment it is part of (result) */
 	uint64_t host;			/* where in RAM */
 	uint64_t media_off;		/* where in the media file */
 	uint32_t len;			/* bytes still to move */
@@ -255,12 +256,17 @@ static void uring_info(struct pin_container *c, struct pin_info *info)
 	info->nr_iova_ranges = 1;
 }
 
-static int submit_pieces(struct uring_state *s, int fd, struct uring_piece *p, size_t n, bool to_ram)
+/* Queues and submits p[0..n) in one io_uring_submit (more only when the SQ fills). Returns
+ * how many were queued; *err receives a submit failure, after which the pieces not queued
+ * are not in flight (queued ones are: the kernel or the next submit takes them). */
+static size_t submit_pieces(struct uring_state *s, int fd, struct uring_piece *p, size_t n, int *err)
 {
+	size_t i;
 	int ret = 0;
 
+	*err = 0;
 	pthread_mutex_lock(&s->sq_lock);
-	for (size_t i = 0; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		struct io_uring_sqe *sqe;
 
 		while (!(sqe = io_uring_get_sqe(&s->ring))) {
@@ -268,7 +274,7 @@ static int submit_pieces(struct uring_state *s, int fd, struct uring_piece *p, s
 			if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
 				goto out;
 		}
-		if (to_ram)
+		if (p[i].seg->to_ram)
 			io_uring_prep_read_fixed(sqe, fd, (void *)(uintptr_t)p[i].host, p[i].len,
 						 p[i].media_off, p[i].buf);
 		else
@@ -281,7 +287,9 @@ static int submit_pieces(struct uring_state *s, int fd, struct uring_piece *p, s
 	while (ret == -EINTR || ret == -EAGAIN || ret == -EBUSY);
 out:
 	pthread_mutex_unlock(&s->sq_lock);
-	return ret < 0 ? ret : 0;
+	if (ret < 0)
+		*err = ret;
+	return i;
 }
 
 /* Waits until req has no piece in flight. Whoever reaps dispatches every CQE it finds. */
@@ -289,6 +297,7 @@ static void wait_req(struct uring_state *s, struct uring_req *req)
 {
 	pthread_mutex_lock(&s->cq_lock);
 	while (req->pending) {
+		struct __kernel_timespec ts = { .tv_sec = 1 };
 		struct io_uring_cqe *cqe;
 		int ret;
 
@@ -298,7 +307,14 @@ static void wait_req(struct uring_state *s, struct uring_req *req)
 		}
 		s->reaping = true;
 		pthread_mutex_unlock(&s->cq_lock);
-		ret = io_uring_wait_cqe(&s->ring, &cqe);
+		ret = io_uring_wait_cqe_timeout(&s->ring, &cqe, &ts);
+		if (ret == -ETIME) {
+			/* Pieces queued by a submit that failed are still in the SQ: push them. */
+			pthread_mutex_lock(&s->sq_lock);
+			if (io_uring_sq_ready(&s->ring))
+				io_uring_submit(&s->ring);
+			pthread_mutex_unlock(&s->sq_lock);
+		}
 		pthread_mutex_lock(&s->cq_lock);
 		if (!ret) {
 			unsigned head, seen = 0;
@@ -318,53 +334,89 @@ static void wait_req(struct uring_state *s, struct uring_req *req)
 	pthread_mutex_unlock(&s->cq_lock);
 }
 
-static int uring_dma_rw(struct pin_container *c, int media_fd, uint64_t media_off,
-			const struct pin_mapping *m, uint64_t iova, uint64_t len, bool to_ram,
-			struct err *e)
+/* Pieces segment g needs: one per 1 GiB registered buffer it touches. */
+static size_t pieces_of(const struct pin_dma_seg *g)
+{
+	uint64_t off = g->iova - g->m->iova;
+
+	return (size_t)((off + g->len - 1) / URING_BUF_MAX - off / URING_BUF_MAX + 1);
+}
+
+static void piece_failed(struct uring_piece *p, int res)
+{
+	if (!p->seg->res) {
+		p->seg->res = res;
+		p->seg->fail_off = p->media_off;
+	}
+}
+
+#define URING_STACK_PIECES 64
+
+/* Every piece of every segment in one submit, then one wait; short transfers continue from
+ * where they stopped in the next round. */
+static int uring_dma_rw(struct pin_container *c, int media_fd, struct pin_dma_seg *segs, size_t nsegs)
 {
 	struct uring_state *s = c->priv;
-	uint64_t off = iova - m->iova;
-	size_t n = (size_t)((off + len - 1) / URING_BUF_MAX - off / URING_BUF_MAX + 1);
-	struct uring_piece stack[4], *p = n <= 4 ? stack : calloc(n, sizeof(*p));
+	struct uring_piece stack[URING_STACK_PIECES], *p = stack;
 	struct uring_req req = { 0 };
+	size_t n = 0;
 	int ret = 0;
 
-	if (!p)
-		return err_set(e, -ENOMEM, "out of memory for a DMA request");
+	for (size_t k = 0; k < nsegs; k++) {
+		segs[k].res = 0;
+		n += pieces_of(&segs[k]);
+	}
+	if (n > URING_STACK_PIECES && !(p = calloc(n, sizeof(*p)))) {
+		for (size_t k = 0; k < nsegs; k++) {
+			segs[k].res = -ENOMEM;
+			segs[k].fail_off = segs[k].media_off;
+		}
+		return -ENOMEM;
+	}
 	/* Split at the 1 GiB registered-buffer boundaries. */
-	for (size_t i = 0; i < n; i++) {
-		uint64_t in_buf = off % URING_BUF_MAX;
-		uint64_t piece = URING_BUF_MAX - in_buf < len ? URING_BUF_MAX - in_buf : len;
+	n = 0;
+	for (size_t k = 0; k < nsegs; k++) {
+		struct pin_dma_seg *g = &segs[k];
+		uint64_t off = g->iova - g->m->iova, len = g->len, media_off = g->media_off;
 
-		p[i] = (struct uring_piece){ .req = &req, .host = m->vaddr + off, .media_off = media_off,
-					     .len = (uint32_t)piece,
-					     .buf = (uint16_t)(m->slot + off / URING_BUF_MAX) };
-		off += piece;
-		media_off += piece;
-		len -= piece;
+		while (len) {
+			uint64_t in_buf = off % URING_BUF_MAX;
+			uint64_t piece = URING_BUF_MAX - in_buf < len ? URING_BUF_MAX - in_buf : len;
+
+			p[n++] = (struct uring_piece){ .req = &req, .seg = g, .host = g->m->vaddr + off,
+						       .media_off = media_off, .len = (uint32_t)piece,
+						       .buf = (uint16_t)(g->m->slot + off / URING_BUF_MAX) };
+			off += piece;
+			media_off += piece;
+			len -= piece;
+		}
 	}
 	while (n) {
-		size_t left = 0;
+		size_t left = 0, queued;
+		int err;
 
 		pthread_mutex_lock(&s->cq_lock);
 		req.pending = (unsigned)n;
 		pthread_mutex_unlock(&s->cq_lock);
-		ret = submit_pieces(s, media_fd, p, n, to_ram);
-		if (ret) {
-			/* Nothing was submitted for the pieces left in the SQ; fail loudly. */
-			err_set(e, ret, "io_uring submit failed: %s", strerror(-ret));
-			break;
+		queued = submit_pieces(s, media_fd, p, n, &err);
+		if (queued < n) {
+			/* Those never reached the SQ: they will not complete. */
+			pthread_mutex_lock(&s->cq_lock);
+			req.pending -= (unsigned)(n - queued);
+			pthread_mutex_unlock(&s->cq_lock);
+			for (size_t i = queued; i < n; i++)
+				piece_failed(&p[i], err);
 		}
+		if (err && !ret)
+			ret = err;
+		/* Queued pieces point into p: wait for them even after a submit failure. */
 		wait_req(s, &req);
-		/* Short transfers continue from where they stopped; errors end the request. */
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < queued; i++) {
 			if (p[i].res < 0) {
-				ret = err_set(e, p[i].res, "device DMA %s media at offset %" PRIu64 " failed: %s",
-					      to_ram ? "reading" : "writing", p[i].media_off, strerror(-p[i].res));
+				piece_failed(&p[i], p[i].res);
 			} else if (p[i].res == 0) {
-				ret = err_set(e, -EIO, "device media ends before offset %" PRIu64
-					      ": make the media file larger", p[i].media_off);
-			} else if ((uint32_t)p[i].res < p[i].len) {
+				piece_failed(&p[i], -EIO);	/* the media ended */
+			} else if ((uint32_t)p[i].res < p[i].len && !p[i].seg->res) {
 				struct uring_piece q = p[i];
 
 				q.host += (uint64_t)q.res;
@@ -373,8 +425,6 @@ static int uring_dma_rw(struct pin_container *c, int media_fd, uint64_t media_of
 				p[left++] = q;
 			}
 		}
-		if (ret)
-			break;
 		n = left;
 	}
 	if (p != stack)
