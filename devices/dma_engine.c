@@ -392,7 +392,7 @@ void dma_engine_get_stats(struct dma_engine *dma, struct dma_stats *s)
 #define SUM(f) s->f += __atomic_load_n(&qs->f, __ATOMIC_RELAXED)
 		SUM(transfers); SUM(bytes); SUM(iommu_faults); SUM(ring_faults); SUM(bad_ops);
 		SUM(bad_lens); SUM(media_range); SUM(media_errors); SUM(host_verify_failures);
-		SUM(doorbells); SUM(ring_errors);
+		SUM(doorbells); SUM(ring_errors); SUM(batches);
 #undef SUM
 	}
 	pthread_mutex_lock(&dma->lock);
@@ -435,6 +435,7 @@ int dma_engine_fill_report(struct dma_engine *dma, struct report *r)
 	ret |= report_set_u64(r, "dma.media_range_errors", s.media_range);
 	ret |= report_set_u64(r, "dma.media_errors", s.media_errors);
 	ret |= report_set_u64(r, "dma.doorbells", s.doorbells);
+	ret |= report_set_u64(r, "dma.batches", s.batches);
 	ret |= report_set_u64(r, "dma.ring_errors", s.ring_errors);
 	ret |= report_set_bool(r, "dma.ioeventfd", dma->ioeventfd);
 	if (!dma->ioeventfd && dma->ioeventfd_why[0])

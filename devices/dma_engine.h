@@ -62,6 +62,7 @@ struct dma_stats {
 	uint64_t guest_verify_failures;	/* DMA_REG_VERIFY_FAIL writes from the guest */
 	uint64_t first_failure_gpa;	/* guest-physical address of the first verify failure, or 0 */
 	uint64_t doorbells;		/* kicks (ioeventfd, bus or host) */
+	uint64_t batches;		/* data-moving calls into the pinning layer (pin_dma_rw_batch) */
 	uint64_t ring_errors;		/* kicks of an uninitialised ring, prod running past the ring */
 	uint64_t busy_ns;		/* time between start and stop, ns */
 };

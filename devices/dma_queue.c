@@ -51,6 +51,7 @@ static uint32_t dma_move(struct dma_queue *q, uint64_t media_off, uint64_t iova,
 	struct err e = { 0 };
 	int ret = pin_dma_rw(q->dma->pins, q->dma->media.fd, media_off, iova, len, to_ram, &e);
 
+	STAT_ADD(q, batches, 1);
 	if (ret == -EFAULT)
 		return DMA_ST_IOMMU_FAULT;
 	return ret < 0 ? DMA_ST_MEDIA_ERROR : DMA_ST_OK;
@@ -296,6 +297,7 @@ static void complete(struct dma_queue *q, struct dma_ring *ring, struct dma_ring
 		struct err e = { 0 };
 
 		pin_dma_rw_batch(dma->pins, dma->media.fd, b->ops, b->nr_ops, &e);
+		STAT_ADD(q, batches, 1);
 	}
 	for (unsigned i = 0; i < b->n; i++) {
 		struct batch_desc *bd = &b->ent[i];
