@@ -15,6 +15,7 @@
 /* Descriptors served by one pin_dma_rw_batch(): enough to keep the io_uring workers busy,
  * few enough that the first completion of a batch is not held back long. */
 #define DMA_BATCH_MAX 32
+#define DMA_BATCH_BYTES (8ULL << 20)	/* and bytes: enough to keep every CPU copying */
 
 uint64_t dma_now_ns(void)
 {
@@ -167,6 +168,7 @@ struct batch {
 	unsigned n;
 	struct pin_dma_op ops[DMA_BATCH_MAX];
 	unsigned nr_ops;
+	uint64_t bytes;			/* moved by ops[] */
 };
 
 static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
@@ -252,6 +254,7 @@ static void gather(struct dma_queue *q, struct dma_ring *ring, uint32_t prod, st
 
 	b->n = 0;
 	b->nr_ops = 0;
+	b->bytes = 0;
 	for (uint32_t idx = ring->cons; idx != prod && b->n < DMA_BATCH_MAX; idx++) {
 		uint64_t iova = ring->iova + sizeof(struct dma_ring_header) +
 				(uint64_t)(idx % dma->ring_entries) * sizeof(struct dma_desc);
@@ -282,8 +285,11 @@ static void gather(struct dma_queue *q, struct dma_ring *ring, uint32_t prod, st
 				return;
 			bd->op = (int)b->nr_ops;
 			b->ops[b->nr_ops++] = op;
+			b->bytes += op.len;
 		}
 		b->n++;
+		if (b->bytes >= DMA_BATCH_BYTES)
+			return;
 	}
 }
 

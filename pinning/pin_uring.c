@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "common/size.h"
 
@@ -82,6 +83,14 @@ static int uring_open(struct pin_container *c, const struct pin_options *opt, st
 		return err_set(e, ret == -EINVAL ? -ENODEV : ret,
 			       "io_uring cannot register a sparse buffer table (%s): Linux 5.19 or newer is needed",
 			       strerror(-ret));
+	}
+	{
+		/* Batched DMA puts many shmem reads in flight, each punted to an io-wq worker; more
+		 * workers than CPUs only thrash the caches. Per ring (Linux 5.15); best effort. */
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		unsigned max[2] = { cpus > 0 ? (unsigned)cpus : 1, cpus > 0 ? (unsigned)cpus : 1 };
+
+		io_uring_register_iowq_max_workers(&s->ring, max);
 	}
 	pthread_mutex_init(&s->sq_lock, NULL);
 	pthread_mutex_init(&s->cq_lock, NULL);
