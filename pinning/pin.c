@@ -510,12 +510,13 @@ static int seg_error(const struct pin_dma_seg *g, struct err *e)
 }
 
 #define PIN_BATCH_STACK_SEGS 64
+#define PIN_BATCH_STACK_OPS 32	/* the DMA engine's batch size: no allocation on its path */
 
 int pin_dma_rw_batch(struct pin_container *c, int media_fd, struct pin_dma_op *ops, unsigned n,
 		     struct err *e)
 {
 	struct pin_dma_seg stack[PIN_BATCH_STACK_SEGS], *segs = stack;
-	size_t *first = NULL, nr_segs = 0;
+	size_t first_stack[PIN_BATCH_STACK_OPS + 1], *first = first_stack, nr_segs = 0;
 	struct err op_err[1];
 	int ret = 0, first_fail = -1;
 	/* err_set keeps a sentence already in e; ours is replaced by an earlier op's. */
@@ -523,8 +524,7 @@ int pin_dma_rw_batch(struct pin_container *c, int media_fd, struct pin_dma_op *o
 
 	if (!n)
 		return 0;
-	first = calloc(n + 1, sizeof(*first));
-	if (!first)
+	if (n > PIN_BATCH_STACK_OPS && !(first = calloc(n + 1, sizeof(*first))))
 		return err_set(e, -ENOMEM, "out of memory for a DMA batch of %u transfers", n);
 	pthread_rwlock_rdlock(&c->lock);
 	/* Every op against the IOMMU before anything moves; faulting ops get no segment. */
@@ -585,7 +585,8 @@ out:
 	pthread_rwlock_unlock(&c->lock);
 	if (segs != stack)
 		free(segs);
-	free(first);
+	if (first != first_stack)
+		free(first);
 	return ret;
 }
 

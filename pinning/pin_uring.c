@@ -316,6 +316,8 @@ static void wait_req(struct uring_state *s, struct uring_req *req)
 		}
 		s->reaping = true;
 		pthread_mutex_unlock(&s->cq_lock);
+		/* With IORING_FEAT_EXT_ARG (Linux 5.11) the timeout takes no SQE, so waiting
+		 * needs no sq_lock. */
 		ret = io_uring_wait_cqe_timeout(&s->ring, &cqe, &ts);
 		if (ret == -ETIME) {
 			/* Pieces queued by a submit that failed are still in the SQ: push them. */
