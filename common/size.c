@@ -60,6 +60,22 @@ char *size_format(uint64_t bytes, char *buf, size_t len)
 	return buf;
 }
 
+char *size_exact(uint64_t bytes, char *buf, size_t len)
+{
+	static const char suffix[] = { 'T', 'G', 'M', 'K' };
+
+	for (unsigned i = 0; i < 4 && bytes; i++) {
+		unsigned shift = 40 - 10 * i;
+
+		if (bytes % (1ULL << shift) == 0) {
+			snprintf(buf, len, "%llu%c", (unsigned long long)(bytes >> shift), suffix[i]);
+			return buf;
+		}
+	}
+	snprintf(buf, len, "%llu", (unsigned long long)bytes);
+	return buf;
+}
+
 char *count_format(uint64_t n, char *buf, size_t len)
 {
 	char digits[32];

@@ -59,12 +59,12 @@ int backing_check_size(uint64_t size, uint64_t align, const char *what, struct e
 	up = down + align;
 	size_format(size, s, sizeof(s));
 	size_format(align, a, sizeof(a));
-	size_format(up, hi, sizeof(hi));
+	size_exact(up, hi, sizeof(hi));
 	if (down == 0)
 		return err_set(e, -EINVAL,
 			       "guest RAM size %s (%" PRIu64 " bytes) is not a multiple of the %s alignment of %s: use %s",
 			       s, size, a, what, hi);
-	size_format(down, lo, sizeof(lo));
+	size_exact(down, lo, sizeof(lo));
 	return err_set(e, -EINVAL,
 		       "guest RAM size %s (%" PRIu64 " bytes) is not a multiple of the %s alignment of %s: use %s or %s",
 		       s, size, a, what, lo, hi);

@@ -161,9 +161,9 @@ int main(void)
 	test_tmpfs();
 	test_no_permission();
 
-	open_fails("memfd", 3000, -EINVAL, "not a multiple of the 4 KiB alignment of memfd: use 4 KiB");
-	open_fails("anon", 4096 + 1, -EINVAL, "use 4 KiB or 8 KiB");
-	open_fails("memfd-huge", 3 * MiB, -EINVAL, "2 MiB alignment of memfd-huge: use 2 MiB or 4 MiB");
+	open_fails("memfd", 3000, -EINVAL, "not a multiple of the 4 KiB alignment of memfd: use 4K");
+	open_fails("anon", 4096 + 1, -EINVAL, "use 4K or 8K");
+	open_fails("memfd-huge", 3 * MiB, -EINVAL, "2 MiB alignment of memfd-huge: use 2M or 4M");
 	open_fails("/nonexistent-dir/guest-ram", 0, -ENOENT, "does not exist");
 	open_fails("/dev/dax9.9", 0, -ENOENT, "device-dax /dev/dax9.9 does not exist: daxctl list");
 	TEST_ASSERT(access("/dev/dax9.9", F_OK) != 0, "a missing /dev/dax9.9 was created");

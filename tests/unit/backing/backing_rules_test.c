@@ -33,14 +33,14 @@ static void test_sizes(void)
 	/* Not a multiple: the size, the alignment, and both neighbours. */
 	check_size(3 * MiB, 2 * MiB, -EINVAL, "3 MiB");
 	check_size(3 * MiB, 2 * MiB, -EINVAL, "2 MiB alignment of memfd-huge");
-	check_size(3 * MiB, 2 * MiB, -EINVAL, "use 2 MiB or 4 MiB");
-	check_size(513 * MiB, 2 * MiB, -EINVAL, "use 512 MiB or 514 MiB");
+	check_size(3 * MiB, 2 * MiB, -EINVAL, "use 2M or 4M");
+	check_size(513 * MiB, 2 * MiB, -EINVAL, "use 512M or 514M");
 	/* Below one alignment unit only the size above is valid. */
-	check_size(1 * MiB, 2 * MiB, -EINVAL, "use 2 MiB");
+	check_size(1 * MiB, 2 * MiB, -EINVAL, "use 2M");
 	check_size(3000, 4096, -EINVAL, "3000 bytes");
-	check_size(3000, 4096, -EINVAL, "use 4 KiB");
-	check_size(0, 4096, -EINVAL, "use 4 KiB");
-	check_size(1 * GiB + 4096, 1 * GiB, -EINVAL, "use 1 GiB or 2 GiB");
+	check_size(3000, 4096, -EINVAL, "use 4K");
+	check_size(0, 4096, -EINVAL, "use 4K");
+	check_size(1 * GiB + 4096, 1 * GiB, -EINVAL, "use 1G or 2G");
 	/* Absurd sizes are refused before any arithmetic can overflow. */
 	check_size(BACKING_MAX_SIZE, 2 * MiB, 0, NULL);
 	check_size(BACKING_MAX_SIZE + 2 * MiB, 2 * MiB, -EINVAL, "larger than the 64 TiB");

@@ -65,6 +65,11 @@ int main(void)
 		TEST_ASSERT(!strcmp(buf, format_cases[i].text), "size_format(%" PRIu64 ") = \"%s\", expected \"%s\"",
 			    format_cases[i].bytes, buf, format_cases[i].text);
 	}
+	TEST_ASSERT(!strcmp(size_exact(3072000, buf, sizeof(buf)), "3000K"), "got %s", buf);
+	TEST_ASSERT(!strcmp(size_exact(6ULL << 20, buf, sizeof(buf)), "6M"), "got %s", buf);
+	TEST_ASSERT(!strcmp(size_exact(5ULL << 30, buf, sizeof(buf)), "5G"), "got %s", buf);
+	TEST_ASSERT(!strcmp(size_exact(1000, buf, sizeof(buf)), "1000"), "got %s", buf);
+	TEST_ASSERT(!strcmp(size_exact(0, buf, sizeof(buf)), "0"), "got %s", buf);
 	TEST_ASSERT(!strcmp(count_format(524288, buf, sizeof(buf)), "524,288"), "got %s", buf);
 	TEST_ASSERT(!strcmp(count_format(999, buf, sizeof(buf)), "999"), "got %s", buf);
 	TEST_ASSERT(!strcmp(count_format(1000, buf, sizeof(buf)), "1,000"), "got %s", buf);
