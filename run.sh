@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/setup.sh build
-exec ./build/daxvm run "$@"
+# Not exec: daxvm times its launch from its own process start, which exec would move back
+# to this script's start (the build above).
+./build/daxvm run "$@"
