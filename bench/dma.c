@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "devices/dma_engine.h"
-#include "pinning/validate.h"
+#include "validate/validate.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pinning/backing.h"
+#include "memory/backing.h"
 #include "pinning/pin.h"
 
 #define G1 ((uint64_t)1 << 30)

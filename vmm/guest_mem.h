@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
-#include "pinning/backing.h"
+#include "memory/backing.h"
 
 #define GUEST_MEM_MAX_REGIONS 2
 #define GUEST_MEM_PAGE_BYTES (2ULL << 20)	/* the guest maps RAM with 2 MiB pages */

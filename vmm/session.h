@@ -18,12 +18,12 @@
 #include "devices/dma_engine.h"
 #include "devices/serial.h"
 #include "guest/abi.h"
-#include "pinning/backing.h"
+#include "memory/backing.h"
 #include "pinning/pin.h"
-#include "pinning/validate.h"
+#include "validate/validate.h"
 #include "vmm/guest_mem.h"
 #include "vmm/kvm_vm.h"
-#include "vmm/run_options.h"
+#include "vmm/run_config.h"
 #include "vmm/vcpu.h"
 #include "vmm/x86_boot.h"
 
@@ -40,7 +40,7 @@ struct run_timing {
 };
 
 struct run_session {
-	const struct run_options *opt;
+	const struct run_config *opt;
 	volatile sig_atomic_t *interrupted;	/* set by the SIGINT/SIGTERM handler */
 
 	struct vm vm;

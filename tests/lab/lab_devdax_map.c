@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "pinning/backing.h"
+#include "memory/backing.h"
 #include "tests/lab/lab_util.h"
 #include "tests/test.h"
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pinning/backing.h"
+#include "memory/backing.h"
 #include "tests/lab/lab_util.h"
 #include "tests/test.h"
 

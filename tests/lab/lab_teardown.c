@@ -12,9 +12,9 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
-#include "pinning/backing.h"
+#include "memory/backing.h"
 #include "pinning/pin.h"
-#include "pinning/validate.h"
+#include "validate/validate.h"
 #include "tests/lab/lab_util.h"
 #include "tests/test.h"
 

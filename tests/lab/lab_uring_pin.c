@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
-#include "pinning/backing.h"
+#include "memory/backing.h"
 #include "pinning/pin.h"
 #include "tests/lab/lab_util.h"
 #include "tests/test.h"

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <sys/utsname.h>
 
-#include "pinning/backing.h"
+#include "memory/backing.h"
 #include "pinning/pin.h"
-#include "pinning/validate.h"
+#include "validate/validate.h"
 #include "tests/lab/lab_util.h"
 #include "tests/test.h"
 

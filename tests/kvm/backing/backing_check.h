@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "pinning/backing.h"
+#include "memory/backing.h"
 #include "test.h"
 
 static inline int bk_count_fds(void)

@@ -6,7 +6,7 @@
 
 #include "backing_check.h"
 #include "common/size.h"
-#include "pinning/dax.h"
+#include "memory/dax.h"
 
 static int fds_before;
 

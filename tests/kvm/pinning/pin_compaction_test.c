@@ -3,8 +3,8 @@
  * and check with the validator that every pinned PFN is unchanged and present. */
 #include <sys/mman.h>
 
-#include "pinning/backing.h"
-#include "pinning/validate.h"
+#include "memory/backing.h"
+#include "validate/validate.h"
 #include "pin_kvm_util.h"
 
 int main(void)

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "pinning/pin.h"
-#include "pinning/vmstat.h"
+#include "validate/vmstat.h"
 #include "test.h"
 
 static inline uint64_t t_vmpin_kib(void)

@@ -6,7 +6,7 @@
 #include <sys/mman.h>
 #include <sys/uio.h>
 
-#include "pinning/validate.h"
+#include "validate/validate.h"
 #include "pin_kvm_util.h"
 
 #define SZ (16ull << 20)

@@ -4,8 +4,8 @@
 #include <signal.h>
 #include <sys/mman.h>
 
-#include "pinning/backing.h"
-#include "pinning/pagemap.h"
+#include "memory/backing.h"
+#include "validate/pagemap.h"
 #include "pin_kvm_util.h"
 
 #define SZ (64ull << 20)

@@ -7,8 +7,8 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "pinning/pagemap.h"
-#include "pinning/validate.h"
+#include "validate/pagemap.h"
+#include "validate/validate.h"
 #include "test.h"
 
 #define SZ (8u << 20)

@@ -3,7 +3,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "pinning/backing.h"
+#include "memory/backing.h"
 #include "test.h"
 
 #define MiB (1ULL << 20)

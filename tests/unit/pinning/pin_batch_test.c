@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "pinning/pin.h"
-#include "pinning/vmstat.h"
+#include "validate/vmstat.h"
 #include "test.h"
 
 #define MiB (1ull << 20)

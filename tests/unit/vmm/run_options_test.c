@@ -1,7 +1,7 @@
 /* 'daxvm run' option parsing: defaults, both spellings, every bad-input message. */
 #include "guest/abi.h"
 #include "test.h"
-#include "vmm/run_options.h"
+#include "cli/run_options.h"
 
 #define ARGV(...) ((char *[]){ "run", __VA_ARGS__, NULL })
 #define ARGC(...) ((int)(sizeof((char *[]){ "run", __VA_ARGS__ }) / sizeof(char *)))
@@ -21,21 +21,21 @@ int main(void)
 	char *none[] = { "run", NULL };
 
 	TEST_ASSERT(run_options_parse(1, none, &o, &e) == 0, "no options: %s", e.msg);
-	TEST_ASSERT(o.cpus == 2 && o.duration_s == 10.0 && o.pin == PIN_AUTO && !o.mem &&
-		    !o.mem_size && !o.report_path && !o.console_path && !o.guest_flags && !o.help,
+	TEST_ASSERT(o.cfg.cpus == 2 && o.cfg.duration_s == 10.0 && o.cfg.pin == PIN_AUTO && !o.cfg.mem &&
+		    !o.cfg.mem_size && !o.report_path && !o.cfg.console_path && !o.cfg.guest_flags && !o.help,
 		    "defaults");
 
 	TEST_ASSERT(PARSE(&o, &e, "--mem", "memfd", "--mem-size=5G", "--cpus", "4", "--duration",
 			  "0.5", "--report", "r.json", "--console=c.txt", "--pin", "io_uring",
 			  "--work-size", "64M") == 0, "all options: %s", e.msg);
-	TEST_ASSERT(!strcmp(o.mem, "memfd") && o.mem_size == (5ULL << 30) && o.cpus == 4 &&
-		    o.duration_s == 0.5 && !strcmp(o.report_path, "r.json") &&
-		    !strcmp(o.console_path, "c.txt") && o.pin == PIN_IO_URING &&
-		    o.work_bytes == (64ULL << 20), "values");
-	TEST_ASSERT(PARSE(&o, &e, "--inject", "ud") == 0 && o.guest_flags == GUEST_F_INJECT_UD, "ud");
+	TEST_ASSERT(!strcmp(o.cfg.mem, "memfd") && o.cfg.mem_size == (5ULL << 30) && o.cfg.cpus == 4 &&
+		    o.cfg.duration_s == 0.5 && !strcmp(o.report_path, "r.json") &&
+		    !strcmp(o.cfg.console_path, "c.txt") && o.cfg.pin == PIN_IO_URING &&
+		    o.cfg.work_bytes == (64ULL << 20), "values");
+	TEST_ASSERT(PARSE(&o, &e, "--inject", "ud") == 0 && o.cfg.guest_flags == GUEST_F_INJECT_UD, "ud");
 	TEST_ASSERT(PARSE(&o, &e, "--inject=triple-fault") == 0 &&
-		    o.guest_flags == GUEST_F_TRIPLE_FAULT, "triple fault");
-	TEST_ASSERT(PARSE(&o, &e, "--pin", "none") == 0 && o.pin == PIN_NONE, "none");
+		    o.cfg.guest_flags == GUEST_F_TRIPLE_FAULT, "triple fault");
+	TEST_ASSERT(PARSE(&o, &e, "--pin", "none") == 0 && o.cfg.pin == PIN_NONE, "none");
 	TEST_ASSERT(PARSE(&o, &e, "-h") == 0 && o.help, "help");
 
 	err_reset(&e);

@@ -1,6 +1,6 @@
 /* /proc/self/pagemap: the physical frame (PFN) behind each virtual page. */
-#ifndef DAXVM_PINNING_PAGEMAP_H
-#define DAXVM_PINNING_PAGEMAP_H
+#ifndef DAXVM_VALIDATE_PAGEMAP_H
+#define DAXVM_VALIDATE_PAGEMAP_H
 
 #include <stddef.h>
 #include <stdint.h>

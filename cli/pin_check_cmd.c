@@ -12,10 +12,10 @@
 
 #include "common/report.h"
 #include "common/size.h"
-#include "pinning/backing.h"
+#include "memory/backing.h"
 #include "pinning/pin.h"
-#include "pinning/validate.h"
-#include "vmm/commands.h"
+#include "validate/validate.h"
+#include "cli/commands.h"
 
 static volatile sig_atomic_t stop_signal;
 

@@ -1,7 +1,7 @@
 /* The pin validator: counts pins (vmstat + this process's VmPin/VmLck), snapshots the PFN of
  * every backing page at pin time, re-checks a rotating window from a sampler thread, checks
  * devdax ranges, and after unpinning proves that every pin was released. */
-#include "pinning/validate.h"
+#include "validate/validate.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pinning/pagemap.h"
-#include "pinning/vmstat.h"
+#include "validate/pagemap.h"
+#include "validate/vmstat.h"
 
 #define DEFAULT_WINDOW 65536u
 #define SNAP_GONE UINT64_MAX	/* snapshot marker: page seen not present */

@@ -3,7 +3,7 @@
 #include <stdio.h>
 
 #include "common/size.h"
-#include "pinning/backing.h"
+#include "memory/backing.h"
 
 enum backing_kind backing_auto_choose(const struct backing_auto_facts *f, char *why,
 				      unsigned why_len)

@@ -1,6 +1,6 @@
 /* Pin counters from outside the kernel: /proc/vmstat nr_foll_pin_* and /proc/self/status. */
-#ifndef DAXVM_PINNING_VMSTAT_H
-#define DAXVM_PINNING_VMSTAT_H
+#ifndef DAXVM_VALIDATE_VMSTAT_H
+#define DAXVM_VALIDATE_VMSTAT_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /* The hugetlb page pool (/sys/kernel/mm/hugepages): query, grow for a run, restore. */
-#ifndef DAXVM_PINNING_HUGEPOOL_H
-#define DAXVM_PINNING_HUGEPOOL_H
+#ifndef DAXVM_MEMORY_HUGEPOOL_H
+#define DAXVM_MEMORY_HUGEPOOL_H
 
 #include <stdint.h>
 

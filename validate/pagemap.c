@@ -1,5 +1,5 @@
 /* Pagemap reads: one 64-bit entry per 4 KiB virtual page at offset vaddr / 4096 * 8. */
-#include "pinning/pagemap.h"
+#include "validate/pagemap.h"
 
 #include <errno.h>
 #include <fcntl.h>

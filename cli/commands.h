@@ -1,7 +1,7 @@
 /* The daxvm subcommands; each parses its own options and returns the process exit code:
  * 0 PASS, 1 FAIL (a check did not hold), 2 usage or environment error. */
-#ifndef DAXVM_VMM_COMMANDS_H
-#define DAXVM_VMM_COMMANDS_H
+#ifndef DAXVM_CLI_COMMANDS_H
+#define DAXVM_CLI_COMMANDS_H
 
 #define EXIT_PASS 0
 #define EXIT_CHECK_FAILED 1

@@ -1,5 +1,5 @@
 /* The hugetlb page pool: read its counters, grow it for a run as root, put it back. */
-#include "pinning/hugepool.h"
+#include "memory/hugepool.h"
 
 #include <errno.h>
 #include <fcntl.h>

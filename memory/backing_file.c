@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include "common/size.h"
-#include "pinning/backing_internal.h"
-#include "pinning/dax.h"
-#include "pinning/hugepool.h"
+#include "memory/backing_internal.h"
+#include "memory/dax.h"
+#include "memory/hugepool.h"
 
 #define BACKING_TMPFS_MAGIC 0x01021994
 #define BACKING_HUGETLBFS_MAGIC 0x958458f6

@@ -1,6 +1,6 @@
 /* Device-dax discovery through libdaxctl, falling back to sysfs when libdaxctl finds nothing
  * (for instance a kernel whose dax bus libdaxctl does not recognise). */
-#include "pinning/dax.h"
+#include "memory/dax.h"
 
 #include <daxctl/libdaxctl.h>
 #include <errno.h>

@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/commands.h"
+#include "cli/commands.h"
 
 static void usage(FILE *out)
 {

@@ -1,12 +1,12 @@
 /* Device-dax discovery: which /dev/daxX.Y exist, their size, alignment and physical ranges,
  * through libdaxctl with a sysfs (/sys/bus/dax/devices) fallback. */
-#ifndef DAXVM_PINNING_DAX_H
-#define DAXVM_PINNING_DAX_H
+#ifndef DAXVM_MEMORY_DAX_H
+#define DAXVM_MEMORY_DAX_H
 
 #include <stdint.h>
 
 #include "common/err.h"
-#include "pinning/backing.h"
+#include "memory/backing.h"
 
 #define DAX_MAX_DEVICES 16
 

@@ -1,5 +1,5 @@
 /* Pin counters: global FOLL_PIN counts (vmstat, Linux 5.8) and this process's VmPin/VmLck. */
-#include "pinning/vmstat.h"
+#include "validate/vmstat.h"
 
 #include <errno.h>
 #include <fcntl.h>

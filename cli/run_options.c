@@ -6,7 +6,7 @@
 
 #include "common/size.h"
 #include "guest/abi.h"
-#include "vmm/run_options.h"
+#include "cli/run_options.h"
 
 void run_options_usage(FILE *out)
 {
@@ -119,13 +119,13 @@ static int parse_one(struct run_options *o, const char *opt, const char *val, st
 	if (!strcmp(opt, "--mem")) {
 		if (!*val)
 			return err_set(e, -EINVAL, "--mem is empty: give a path, memfd, memfd-huge or anon");
-		o->mem = val;
+		o->cfg.mem = val;
 	} else if (!strcmp(opt, "--mem-size")) {
-		if (size_parse(val, &o->mem_size) || o->mem_size == 0)
+		if (size_parse(val, &o->cfg.mem_size) || o->cfg.mem_size == 0)
 			return err_set(e, -EINVAL, "--mem-size '%s' is not a size: use a number with K, M or G, such as 512M",
 				       val);
 	} else if (!strcmp(opt, "--work-size")) {
-		if (size_parse(val, &o->work_bytes) || o->work_bytes == 0)
+		if (size_parse(val, &o->cfg.work_bytes) || o->cfg.work_bytes == 0)
 			return err_set(e, -EINVAL, "--work-size '%s' is not a size: use a number with K, M or G, such as 256M",
 				       val);
 	} else if (!strcmp(opt, "--cpus")) {
@@ -138,11 +138,11 @@ static int parse_one(struct run_options *o, const char *opt, const char *val, st
 			return err_set(e, -EINVAL, "--cpus '%s' is not a number: give a count such as 2", val);
 		if (n == 0 || n > GUEST_MAX_CPUS)
 			return err_set(e, -EINVAL, "--cpus %s is out of range: use 1 to %d", val, GUEST_MAX_CPUS);
-		o->cpus = (unsigned)n;
+		o->cfg.cpus = (unsigned)n;
 	} else if (!strcmp(opt, "--duration")) {
-		return parse_seconds(opt, val, &o->duration_s, e);
+		return parse_seconds(opt, val, &o->cfg.duration_s, e);
 	} else if (!strcmp(opt, "--hang-timeout")) {
-		return parse_seconds(opt, val, &o->hang_s, e);
+		return parse_seconds(opt, val, &o->cfg.hang_s, e);
 	} else if (!strcmp(opt, "--report")) {
 		if (!*val)
 			return err_set(e, -EINVAL, "--report is empty: give a file name such as report.json");
@@ -150,38 +150,38 @@ static int parse_one(struct run_options *o, const char *opt, const char *val, st
 	} else if (!strcmp(opt, "--console")) {
 		if (!*val)
 			return err_set(e, -EINVAL, "--console is empty: give a file name");
-		o->console_path = val;
+		o->cfg.console_path = val;
 	} else if (!strcmp(opt, "--pin")) {
-		o->pin_name = val;
-		return parse_pin(val, &o->pin, e);
+		o->cfg.pin_name = val;
+		return parse_pin(val, &o->cfg.pin, e);
 	} else if (!strcmp(opt, "--vfio")) {
 		if (!pin_vfio_address_valid(val))
 			return err_set(e, -EINVAL, "--vfio '%s' is not a PCI address: use the sysfs form DDDD:BB:DD.F, such as 0000:00:03.0",
 				       val);
-		o->vfio = val;
+		o->cfg.vfio = val;
 	} else if (!strcmp(opt, "--validate-interval")) {
-		return parse_count(opt, val, 1, 60000, &o->validate_interval_ms, e);
+		return parse_count(opt, val, 1, 60000, &o->cfg.validate_interval_ms, e);
 	} else if (!strcmp(opt, "--dma-queues")) {
-		return parse_count(opt, val, 1, 8, &o->dma_queues, e);
+		return parse_count(opt, val, 1, 8, &o->cfg.dma_queues, e);
 	} else if (!strcmp(opt, "--dma-media")) {
 		if (!*val)
 			return err_set(e, -EINVAL, "--dma-media is empty: give a file or block device path");
-		o->dma_media = val;
+		o->cfg.dma_media = val;
 	} else if (!strcmp(opt, "--dma")) {
 		if (strcmp(val, "on") && strcmp(val, "off"))
 			return err_set(e, -EINVAL, "--dma '%s' is neither on nor off: use --dma on or --dma off", val);
-		o->dma = !strcmp(val, "on");
+		o->cfg.dma = !strcmp(val, "on");
 	} else if (!strcmp(opt, "--inject")) {
 		if (!strcmp(val, "ud"))
-			o->guest_flags |= GUEST_F_INJECT_UD;
+			o->cfg.guest_flags |= GUEST_F_INJECT_UD;
 		else if (!strcmp(val, "triple-fault"))
-			o->guest_flags |= GUEST_F_TRIPLE_FAULT;
+			o->cfg.guest_flags |= GUEST_F_TRIPLE_FAULT;
 		else if (!strcmp(val, "bad-mmio"))
-			o->guest_flags |= GUEST_F_BAD_MMIO;
+			o->cfg.guest_flags |= GUEST_F_BAD_MMIO;
 		else if (!strcmp(val, "hang"))
-			o->guest_flags |= GUEST_F_HANG;
+			o->cfg.guest_flags |= GUEST_F_HANG;
 		else if (!strcmp(val, "corrupt"))
-			o->guest_flags |= GUEST_F_CORRUPT;
+			o->cfg.guest_flags |= GUEST_F_CORRUPT;
 		else
 			return err_set(e, -EINVAL, "--inject '%s' is unknown: use ud, triple-fault, bad-mmio, hang or corrupt", val);
 	} else {
@@ -207,14 +207,14 @@ static bool takes_value(const char *opt)
 int run_options_parse(int argc, char **argv, struct run_options *o, struct err *e)
 {
 	memset(o, 0, sizeof(*o));
-	o->cpus = RUN_DEFAULT_CPUS;
-	o->duration_s = RUN_DEFAULT_DURATION_S;
-	o->hang_s = RUN_DEFAULT_HANG_S;
-	o->pin = PIN_AUTO;
-	o->pin_name = "auto";
-	o->validate_interval_ms = RUN_DEFAULT_VALIDATE_MS;
-	o->dma = true;
-	o->dma_queues = RUN_DEFAULT_DMA_QUEUES;
+	o->cfg.cpus = RUN_DEFAULT_CPUS;
+	o->cfg.duration_s = RUN_DEFAULT_DURATION_S;
+	o->cfg.hang_s = RUN_DEFAULT_HANG_S;
+	o->cfg.pin = PIN_AUTO;
+	o->cfg.pin_name = "auto";
+	o->cfg.validate_interval_ms = RUN_DEFAULT_VALIDATE_MS;
+	o->cfg.dma = true;
+	o->cfg.dma_queues = RUN_DEFAULT_DMA_QUEUES;
 
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
@@ -227,7 +227,7 @@ int run_options_parse(int argc, char **argv, struct run_options *o, struct err *
 			continue;
 		}
 		if (!strcmp(arg, "--grow-pool")) {
-			o->grow_pool = true;
+			o->cfg.grow_pool = true;
 			continue;
 		}
 		if (strncmp(arg, "--", 2) || (eq ? (size_t)(eq - arg) : strlen(arg)) >= sizeof(opt))
@@ -246,13 +246,13 @@ int run_options_parse(int argc, char **argv, struct run_options *o, struct err *
 		if (ret)
 			return ret;
 	}
-	if (o->pin == PIN_NONE)
-		o->dma = false;		/* the device reaches guest RAM only through pins */
-	if (o->vfio && o->pin == PIN_AUTO)
-		o->pin = PIN_VFIO;
-	if (o->pin == PIN_VFIO && !o->vfio)
+	if (o->cfg.pin == PIN_NONE)
+		o->cfg.dma = false;		/* the device reaches guest RAM only through pins */
+	if (o->cfg.vfio && o->cfg.pin == PIN_AUTO)
+		o->cfg.pin = PIN_VFIO;
+	if (o->cfg.pin == PIN_VFIO && !o->cfg.vfio)
 		return err_set(e, -EINVAL, "--pin vfio needs a device: add --vfio DDDD:BB:DD.F (a PCI device bound to vfio-pci)");
-	if (o->guest_flags & (o->guest_flags - 1))
+	if (o->cfg.guest_flags & (o->cfg.guest_flags - 1))
 		return err_set(e, -EINVAL, "--inject takes one fault at a time: give it once");
 	return 0;
 }

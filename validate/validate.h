@@ -16,8 +16,8 @@
  * Call validate_begin right before pinning: pins this process takes in between are counted.
  * A failed check is not an error return: it is counted and decides the verdict. Errors
  * (-errno) are for environment problems (no pagemap, out of memory). */
-#ifndef DAXVM_PINNING_VALIDATE_H
-#define DAXVM_PINNING_VALIDATE_H
+#ifndef DAXVM_VALIDATE_VALIDATE_H
+#define DAXVM_VALIDATE_VALIDATE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -25,7 +25,7 @@
 
 #include "common/err.h"
 #include "common/report.h"
-#include "pinning/backing.h"
+#include "memory/backing.h"
 #include "pinning/pin.h"
 
 struct validate_config {

@@ -1,6 +1,6 @@
 /* Guest-RAM backings: dispatch on --mem, the memfd/memfd-huge/anon kinds, aligned mapping,
  * size rules and teardown. Path backings (devdax, hugetlbfs, tmpfs) are in backing_file.c. */
-#include "pinning/backing.h"
+#include "memory/backing.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "common/size.h"
-#include "pinning/backing_internal.h"
-#include "pinning/dax.h"
-#include "pinning/hugepool.h"
+#include "memory/backing_internal.h"
+#include "memory/dax.h"
+#include "memory/hugepool.h"
 
 #define BACKING_SMALL_PAGE 4096ULL
 #define BACKING_HUGE_PAGE (2ULL << 20)

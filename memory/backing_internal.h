@@ -1,8 +1,8 @@
 /* Helpers shared by the backing files (backing.c, backing_file.c); not a public interface. */
-#ifndef DAXVM_PINNING_BACKING_INTERNAL_H
-#define DAXVM_PINNING_BACKING_INTERNAL_H
+#ifndef DAXVM_MEMORY_BACKING_INTERNAL_H
+#define DAXVM_MEMORY_BACKING_INTERNAL_H
 
-#include "pinning/backing.h"
+#include "memory/backing.h"
 
 /* Maps b->size bytes of b->fd (or anonymous memory when fd < 0) at an address aligned to
  * b->align, sets b->host. flags: MAP_SHARED or MAP_PRIVATE plus extras. */

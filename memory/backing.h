@@ -1,7 +1,7 @@
 /* Guest-RAM backings (--mem): device-dax, hugetlbfs, memfd(-huge), tmpfs, anonymous.
  * A backing is opened, mapped once, and remembers everything pinning and validation need. */
-#ifndef DAXVM_PINNING_BACKING_H
-#define DAXVM_PINNING_BACKING_H
+#ifndef DAXVM_MEMORY_BACKING_H
+#define DAXVM_MEMORY_BACKING_H
 
 #include <limits.h>
 #include <stdbool.h>

@@ -7,7 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm/commands.h"
+#include "cli/commands.h"
+#include "cli/run_options.h"
 #include "vmm/session.h"
 
 static volatile sig_atomic_t run_interrupted;
@@ -95,7 +96,7 @@ int cmd_run(int argc, char **argv)
 	}
 	s->t.cmd_start_ns = ctl_now_ns();
 	s->t.process_age_ms = process_age_ms();
-	s->opt = &opt;
+	s->opt = &opt.cfg;
 	s->interrupted = &run_interrupted;
 	r = report_new();
 	if (!r) {
