@@ -1,5 +1,6 @@
-/* daxvm run: parse options, run the session stages in order, report, tear down. */
+/* daxvm run: parse options, run the session with the stress guest, report, tear down. */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +10,11 @@
 
 #include "cli/commands.h"
 #include "cli/run_options.h"
+#include "cli/run_report.h"
+#include "common/size.h"
+#include "devices/ctl.h"
 #include "vmm/session.h"
+#include "vmm/stress_guest.h"
 
 static volatile sig_atomic_t run_interrupted;
 
@@ -52,29 +57,61 @@ static double process_age_ms(void)
 	       (double)start_ticks * 1e3 / (double)sysconf(_SC_CLK_TCK);
 }
 
-static int run_setup(struct run_session *s, struct err *e)
+/* The options that set what each setup stage used: named after a stage's error so the
+ * user knows what to change (libraries never name flags). */
+static const char *stage_options(const char *stage)
 {
-	int (*const stages[])(struct run_session *, struct err *) = {
-		session_open_kvm, session_open_backing, session_map_guest_mem, session_pin,
-		session_create_devices, session_create_vcpus, session_boot,
+	static const struct { const char *stage, *options; } map[] = {
+		{ "backing", "--mem, --mem-size, --grow-pool" },
+		{ "kvm", "--cpus" },
+		{ "guest", "--cpus" },
+		{ "memory", "--mem-size" },
+		{ "pinning", "--pin, --vfio, --mem" },
+		{ "devices", "--console, --dma-media, --dma-queues" },
+		{ "vcpus", "--cpus" },
+		{ "boot", "--mem-size, --cpus, --work-size, --dma off" },
 	};
 
-	for (size_t i = 0; i < sizeof(stages) / sizeof(stages[0]); i++) {
-		int ret = stages[i](s, e);
+	for (size_t i = 0; stage && i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(map[i].stage, stage))
+			return map[i].options;
+	return NULL;
+}
 
-		if (ret)
-			return ret;
-		if (run_interrupted && !s->failed)
-			session_fail(s, "interrupted");
-		if (s->failed)
-			return 0;
-	}
-	return 0;
+struct progress_line {
+	bool live;		/* a terminal, no console file, a run longer than a second */
+	bool shown;
+	uint64_t last_ns;
+};
+
+/* Every tick of the run loop: redraws the progress line four times a second. */
+static void run_on_tick(struct run_session *s, uint64_t now, void *opaque)
+{
+	struct progress_line *pl = opaque;
+	struct guest_progress p;
+	double secs;
+	char a[32], b[32], c[32] = "";
+
+	/* The first line waits half a second, after the guest's banner on the console. */
+	if (!pl->live || now - s->t.all_ready_ns <= 500ULL * 1000 * 1000 ||
+	    now - pl->last_ns <= 250ULL * 1000 * 1000)
+		return;
+	pl->last_ns = now;
+	session_progress(s, &p);
+	secs = (double)(now - s->t.all_ready_ns) / 1e9;
+	if (p.has_dma)
+		snprintf(c, sizeof(c), ", %" PRIu64 " DMAs", p.dma_transfers);
+	fprintf(stdout, "\r  %5.1f s / %.1f s  verified %s  (%s/s)%s   ", secs, s->cfg->duration_s,
+		size_format(p.verified_bytes, a, sizeof(a)),
+		size_format(secs > 0 ? (uint64_t)((double)p.verified_bytes / secs) : 0, b, sizeof(b)), c);
+	fflush(stdout);
+	pl->shown = true;
 }
 
 int cmd_run(int argc, char **argv)
 {
 	struct sigaction sa, old_int, old_term;
+	struct progress_line pl = { 0 };
 	struct run_options opt;
 	struct run_session *s;
 	struct report *r = NULL;
@@ -90,21 +127,22 @@ int cmd_run(int argc, char **argv)
 		return EXIT_PASS;
 	}
 	s = calloc(1, sizeof(*s));
-	if (!s) {
+	r = report_new();
+	if (!s || !r) {
+		free(s);
+		report_free(r);
 		fprintf(stderr, "daxvm: out of memory: free some memory\n");
 		return EXIT_USAGE;
 	}
 	s->t.cmd_start_ns = ctl_now_ns();
 	s->t.process_age_ms = process_age_ms();
-	s->opt = &opt.cfg;
+	s->cfg = &opt.cfg;
+	s->guest_ops = &stress_guest_ops;
 	s->interrupted = &run_interrupted;
-	r = report_new();
-	if (!r) {
-		free(s);
-		fprintf(stderr, "daxvm: out of memory for the report: free some memory\n");
-		return EXIT_USAGE;
-	}
 	s->report = r;
+	pl.live = isatty(STDOUT_FILENO) && !opt.cfg.console_path && opt.cfg.duration_s > 1.0;
+	s->on_tick = run_on_tick;
+	s->tick_opaque = &pl;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = run_on_signal;
@@ -112,19 +150,27 @@ int cmd_run(int argc, char **argv)
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 
-	if (run_setup(s, &e)) {
-		session_close(s);
-		fprintf(stderr, "daxvm: %s\n", e.msg[0] ? e.msg : "setup failed: see the messages above");
+	if (session_start(s, &e)) {
+		const char *options = stage_options(session_failed_stage(s));
+
+		if (options)
+			fprintf(stderr, "daxvm: %s (options: %s)\n",
+				e.msg[0] ? e.msg : "setup failed: see the messages above", options);
+		else
+			fprintf(stderr, "daxvm: %s\n", e.msg[0] ? e.msg : "setup failed: see the messages above");
 		status = EXIT_USAGE;
 		goto out;
 	}
 	session_run(s);
+	if (pl.shown) {
+		fprintf(stdout, "\r%*s\r", 72, "");
+		fflush(stdout);
+	}
 	/* Order matters: the device drains and reports through the pins, then they go. */
-	session_stop_dma(s);
-	session_unpin(s);
-	if (session_report(s, r, stdout))
+	session_finish(s);
+	if (session_fill_report(s, r))
 		fprintf(stderr, "daxvm: internal error: the report rejected a key\n");
-	session_close(s);
+	run_summary(r, &opt.cfg, stdout);
 	status = s->failed ? EXIT_CHECK_FAILED : EXIT_PASS;
 	if (opt.report_path && report_write_file(r, opt.report_path)) {
 		fprintf(stderr, "daxvm: cannot write the report %s: %s: give a writable --report path\n",

@@ -157,15 +157,21 @@ static const struct report_entry *entry_find(const struct report *r, const char 
 	return NULL;
 }
 
-bool report_get_u64(const struct report *r, const char *key, uint64_t *value)
-{
-	const struct report_entry *e = entry_find(r, key);
+#define REPORT_GETTER(name, ctype, tag, field)                           \
+	bool name(const struct report *r, const char *key, ctype *value) \
+	{                                                               \
+		const struct report_entry *e = entry_find(r, key);      \
+									\
+		if (!e || e->type != tag)                               \
+			return false;                                   \
+		*value = e->v.field;                                    \
+		return true;                                            \
+	}
 
-	if (!e || e->type != R_U64)
-		return false;
-	*value = e->v.u;
-	return true;
-}
+REPORT_GETTER(report_get_u64, uint64_t, R_U64, u)
+REPORT_GETTER(report_get_i64, int64_t, R_I64, i)
+REPORT_GETTER(report_get_double, double, R_DBL, d)
+REPORT_GETTER(report_get_bool, bool, R_BOOL, b)
 
 const char *report_get_str(const struct report *r, const char *key)
 {

@@ -22,6 +22,9 @@ int report_set_bool(struct report *r, const char *key, bool value);
 
 /* Lookups for tests and for the summary; return false when the key is absent or of another type. */
 bool report_get_u64(const struct report *r, const char *key, uint64_t *value);
+bool report_get_i64(const struct report *r, const char *key, int64_t *value);
+bool report_get_double(const struct report *r, const char *key, double *value);
+bool report_get_bool(const struct report *r, const char *key, bool *value);
 const char *report_get_str(const struct report *r, const char *key);
 
 /* Writes the whole report as one JSON object, keys sorted, nested by dots. */

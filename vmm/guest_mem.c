@@ -5,40 +5,28 @@
 #include <sys/ioctl.h>
 
 #include "common/size.h"
-#include "guest/abi.h"
 #include "vmm/guest_mem.h"
 
-int guest_mem_plan(uint64_t ram_bytes, uint64_t align, struct guest_mem *gm, struct err *e)
+int guest_mem_plan(const struct machine_map *map, struct guest_mem *gm, struct err *e)
 {
-	char a[32], b[32];
-	uint64_t low, high;
+	const struct machine_range *r;
+	uint64_t off = 0;
 
 	memset(gm, 0, sizeof(*gm));
-	if (ram_bytes < GUEST_MEM_MIN_BYTES)
-		return err_set(e, -EINVAL, "guest RAM of %s is too small: use --mem-size %s or more",
-			       size_format(ram_bytes, a, sizeof(a)),
-			       size_format(GUEST_MEM_MIN_BYTES, b, sizeof(b)));
-	if (ram_bytes % GUEST_MEM_PAGE_BYTES)
-		return err_set(e, -EINVAL, "guest RAM of %s is not a multiple of 2 MiB (the guest's page size): round --mem-size to 2 MiB",
-			       size_format(ram_bytes, a, sizeof(a)));
-	if (align && ram_bytes % align)
-		return err_set(e, -EINVAL, "guest RAM of %s is not a multiple of the backing's alignment %s: round --mem-size to %s",
-			       size_format(ram_bytes, a, sizeof(a)), size_format(align, b, sizeof(b)), b);
-	low = ram_bytes < GUEST_RAM_LOW_MAX ? ram_bytes : GUEST_RAM_LOW_MAX;
-	high = ram_bytes - low;
-	if (high > GUEST_MEM_MAX_GPA - GUEST_RAM_HIGH_BASE)
-		return err_set(e, -E2BIG, "guest RAM of %s is more than daxvm maps (%s): use a smaller --mem-size",
-			       size_format(ram_bytes, a, sizeof(a)),
-			       size_format(GUEST_MEM_MAX_GPA - (GUEST_RAM_HIGH_BASE - GUEST_RAM_LOW_MAX), b, sizeof(b)));
-	gm->ram_bytes = ram_bytes;
-	gm->regions[0] = (struct guest_mem_region){ .gpa = 0, .size = low, .backing_off = 0,
-						    .fd = -1, .slot = 0 };
-	gm->nr_regions = 1;
-	if (high) {
-		gm->regions[1] = (struct guest_mem_region){ .gpa = GUEST_RAM_HIGH_BASE, .size = high,
-							    .backing_off = low, .fd = -1, .slot = 1 };
-		gm->nr_regions = 2;
+	for (unsigned n = 0; (r = machine_map_nth(map, MACHINE_RAM, n)); n++) {
+		if (gm->nr_regions == GUEST_MEM_MAX_REGIONS)
+			return err_set(e, -E2BIG, "the machine has more than %d RAM ranges", GUEST_MEM_MAX_REGIONS);
+		/* The RAM ranges are laid end to end in the backing, in guest-physical order. */
+		gm->regions[gm->nr_regions] = (struct guest_mem_region){
+			.gpa = r->gpa, .size = r->size, .backing_off = off, .fd = -1,
+			.slot = gm->nr_regions,
+		};
+		gm->nr_regions++;
+		off += r->size;
 	}
+	if (!gm->nr_regions)
+		return err_set(e, -EINVAL, "the machine map has no RAM");
+	gm->ram_bytes = off;
 	return 0;
 }
 
@@ -47,7 +35,7 @@ int guest_mem_attach(struct guest_mem *gm, const struct backing *b, struct err *
 	char a[32], c[32];
 
 	if (b->size < gm->ram_bytes)
-		return err_set(e, -ENOSPC, "the backing %s holds %s, less than the %s of guest RAM: use a smaller --mem-size",
+		return err_set(e, -ENOSPC, "the backing %s holds %s, less than the %s of guest RAM asked for: ask for less",
 			       b->path, size_format(b->size, a, sizeof(a)),
 			       size_format(gm->ram_bytes, c, sizeof(c)));
 	for (unsigned i = 0; i < gm->nr_regions; i++) {
@@ -112,7 +100,10 @@ void *guest_mem_gpa_to_host(const struct guest_mem *gm, uint64_t gpa, uint64_t l
 
 uint64_t guest_mem_linear_to_gpa(const struct guest_mem *gm, uint64_t lin)
 {
-	uint64_t low = gm->regions[0].size;
-
-	return lin < low ? lin : GUEST_RAM_HIGH_BASE + (lin - low);
+	for (unsigned i = 0; i < gm->nr_regions; i++) {
+		if (lin < gm->regions[i].size)
+			return gm->regions[i].gpa + lin;
+		lin -= gm->regions[i].size;
+	}
+	return UINT64_MAX;
 }

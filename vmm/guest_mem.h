@@ -1,6 +1,5 @@
-/* Guest memory: the layout of guest RAM in guest-physical space (RAM below 3 GiB at 0, the
- * rest at 4 GiB), one KVM memslot per region, and the region visitor the pinning layer
- * uses (iova = guest-physical address). */
+/* Guest memory: the RAM ranges of the machine map backed by the run's backing, one KVM
+ * memslot per region, and host addresses for guest-physical ones. */
 #ifndef DAXVM_VMM_GUEST_MEM_H
 #define DAXVM_VMM_GUEST_MEM_H
 
@@ -8,12 +7,10 @@
 
 #include "common/err.h"
 #include "memory/backing.h"
+#include "vmm/machine.h"
 
 #define GUEST_MEM_MAX_REGIONS 2
-#define GUEST_MEM_PAGE_BYTES (2ULL << 20)	/* the guest maps RAM with 2 MiB pages */
-#define GUEST_MEM_MIN_BYTES (4ULL << 20)	/* the 2 MiB boot area plus one 2 MiB page to work on */
-/* The boot area's page directories (vmm/x86_boot.c) map at most this much address space. */
-#define GUEST_MEM_MAX_GPA (240ULL << 30)
+#define GUEST_MEM_PAGE_BYTES MACHINE_RAM_UNIT	/* RAM comes in 2 MiB units */
 
 struct guest_mem_region {
 	uint64_t gpa;		/* guest-physical start, bytes */
@@ -33,10 +30,8 @@ struct guest_mem {
 	const struct backing *backing;	/* not owned; NULL until attached */
 };
 
-/* Pure: splits ram_bytes into regions. ram_bytes must be a multiple of 2 MiB and of
- * align (the backing's alignment), at least GUEST_MEM_MIN_BYTES, and fit below
- * GUEST_MEM_MAX_GPA once the 3-4 GiB hole is skipped. */
-int guest_mem_plan(uint64_t ram_bytes, uint64_t align, struct guest_mem *gm, struct err *e);
+/* Pure: one region per RAM range of the map, laid end to end in the backing. */
+int guest_mem_plan(const struct machine_map *map, struct guest_mem *gm, struct err *e);
 
 /* Points the planned regions at the backing's mapping (fd, offsets, host addresses).
  * The backing must be at least ram_bytes large. */

@@ -1,136 +1,154 @@
-/* The stages of one 'daxvm run', in start-up order, and the teardown in reverse. */
+/* The stages of one run in a {setup, undo} table, the run loop, and the end of a run:
+ * collect, unwind, judge. */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "common/size.h"
-#include "vmm/guest_params.h"
+#include "devices/ctl.h"
 #include "vmm/session.h"
+#include "vmm/session_pin.h"
 
 #define SESSION_POLL_NS (10ULL * 1000 * 1000)	/* run-loop tick */
-#define SESSION_SEED 0x5eed0fda7a5eedULL
 
-static void session_sleep_ns(uint64_t ns)
+static uint64_t now_ns(void)
+{
+	return ctl_now_ns();
+}
+
+static void sleep_ns(uint64_t ns)
 {
 	struct timespec ts = { (time_t)(ns / 1000000000ULL), (long)(ns % 1000000000ULL) };
 
 	nanosleep(&ts, NULL);	/* EINTR (SIGINT) just ends the tick early */
 }
 
-void session_fail(struct run_session *s, const char *fmt, ...)
+static void note(char *slot, const char *why)
 {
-	va_list ap;
-
-	if (s->failed)
-		return;
-	s->failed = true;
-	va_start(ap, fmt);
-	vsnprintf(s->reason, sizeof(s->reason), fmt, ap);
-	va_end(ap);
+	if (!slot[0] && why && why[0])
+		snprintf(slot, SESSION_REASON_BYTES, "%s", why);
 }
 
-int session_open_kvm(struct run_session *s, struct err *e)
+/* --- stages --- */
+
+static int stage_backing(struct run_session *s, struct err *e)
+{
+	struct backing_request req = {
+		.spec = s->cfg->mem,
+		.size = s->cfg->mem_size,
+		/* The hugetlb pool is global state: changed only when asked, and given back. */
+		.may_grow_pool = s->cfg->grow_pool,
+	};
+
+	s->t.map_start_ns = now_ns();
+	return backing_open(&req, &s->backing, e);
+}
+
+static void undo_backing(struct run_session *s)
+{
+	backing_close(&s->backing);
+}
+
+static int stage_kvm(struct run_session *s, struct err *e)
 {
 	int ret = vm_open(&s->vm, e);
 
 	if (ret)
 		return ret;
-	s->vm_open = true;
-	if (s->opt->cpus > s->vm.max_vcpus)
-		return err_set(e, -EINVAL, "--cpus %u is above this KVM's limit of %u vCPUs (KVM_CAP_MAX_VCPUS): use fewer --cpus",
-			       s->opt->cpus, s->vm.max_vcpus);
-	return 0;
-}
-
-int session_open_backing(struct run_session *s, struct err *e)
-{
-	struct backing_request req = {
-		.spec = s->opt->mem,
-		.size = s->opt->mem_size,
-		/* The hugetlb pool is global state: changed only when asked, and given back. */
-		.may_grow_pool = s->opt->grow_pool,
-	};
-	int ret;
-
-	s->t.map_start_ns = ctl_now_ns();
-	ret = backing_open(&req, &s->backing, e);
-	if (ret)
-		return ret;
-	s->backing_open = true;
-	return 0;
-}
-
-int session_map_guest_mem(struct run_session *s, struct err *e)
-{
-	uint64_t ram = s->opt->mem_size ? s->opt->mem_size : s->backing.size;
-	int ret;
-
-	ret = guest_mem_plan(ram, s->backing.align, &s->mem, e);
-	if (!ret)
-		ret = guest_mem_attach(&s->mem, &s->backing, e);
-	if (!ret)
-		ret = guest_mem_register(&s->mem, s->vm.vm_fd, e);
-	if (ret)
-		return ret;
-	s->params = guest_mem_gpa_to_host(&s->mem, GUEST_PARAMS_GPA, sizeof(*s->params));
-	s->t.map_end_ns = ctl_now_ns();
-	return 0;
-}
-
-int session_visit_pin_regions(void *guest_mem, pin_region_fn fn, void *data)
-{
-	const struct guest_mem *gm = guest_mem;
-
-	for (unsigned i = 0; i < gm->nr_regions; i++) {
-		const struct guest_mem_region *r = &gm->regions[i];
-		struct pin_region pr = { .gpa = r->gpa, .host = r->host, .size = r->size,
-					 .page_size = r->page_size };
-		int ret = fn(&pr, data);
-
-		if (ret)
-			return ret;
+	if (s->cfg->cpus > s->vm.max_vcpus || s->cfg->cpus > SESSION_MAX_VCPUS) {
+		vm_close(&s->vm);
+		return err_set(e, -EINVAL, "%u vCPUs are more than this KVM allows (%u, KVM_CAP_MAX_VCPUS)",
+			       s->cfg->cpus, s->vm.max_vcpus);
 	}
 	return 0;
 }
 
-int session_create_devices(struct run_session *s, struct err *e)
+/* KVM memslots go with the VM fd: it closes before the RAM they point at is unmapped
+ * (this stage comes after the backing's). */
+static void undo_kvm(struct run_session *s)
+{
+	vm_close(&s->vm);
+}
+
+static int stage_guest(struct run_session *s, struct err *e)
+{
+	return s->guest_ops->create(s->cfg, &s->guest, e);
+}
+
+static void undo_guest(struct run_session *s)
+{
+	s->guest_ops->destroy(s->guest);
+	s->guest = NULL;
+}
+
+static int stage_memory(struct run_session *s, struct err *e)
+{
+	uint64_t ram = s->cfg->mem_size ? s->cfg->mem_size : s->backing.size;
+	int ret;
+
+	ret = machine_map_x86(ram, s->backing.align, &s->map, e);
+	if (!ret)
+		ret = s->guest_ops->plan(s->guest, &s->map, e);
+	if (!ret)
+		ret = guest_mem_plan(&s->map, &s->mem, e);
+	if (!ret)
+		ret = guest_mem_attach(&s->mem, &s->backing, e);
+	if (!ret)
+		ret = guest_mem_register(&s->mem, s->vm.vm_fd, e);
+	s->t.map_end_ns = now_ns();
+	return ret;
+}
+
+static int stage_devices(struct run_session *s, struct err *e)
 {
 	int ret;
 
-	if (s->opt->console_path) {
-		s->console = fopen(s->opt->console_path, "we");
+	if (s->cfg->console_path) {
+		s->console = fopen(s->cfg->console_path, "we");
 		if (!s->console)
-			return err_set(e, -errno, "cannot create the console file %s: %s: give a writable --console path",
-				       s->opt->console_path, strerror(errno));
+			return err_set(e, -errno, "cannot create the console file %s: %s",
+				       s->cfg->console_path, strerror(errno));
 		s->console_owned = true;
 	} else {
 		s->console = stdout;
 	}
 	ret = bus_create(&s->bus);
 	if (ret)
-		return err_set(e, ret, "out of memory creating the I/O bus: free some memory");
+		return err_set(e, ret, "out of memory creating the I/O bus");
 	ret = serial_create(&s->serial, s->console, e);
 	if (!ret)
 		ret = serial_attach(s->serial, s->bus, e);
-	if (!ret)
-		ret = ctl_create(&s->ctl, s->opt->cpus, s->serial, e);
-	if (!ret)
-		ret = ctl_attach(s->ctl, s->bus, e);
-	if (!ret)
-		ret = session_dma_create(s, e);
 	if (ret)
 		return ret;
-	s->shared.bus = s->bus;
-	s->shared.ctl = s->ctl;
-	return 0;
+	s->gm = (struct guest_machine){
+		.cfg = s->cfg, .vm = &s->vm, .map = &s->map, .mem = &s->mem, .bus = s->bus,
+		.serial = s->serial, .pins = s->pins, .nr_vcpus = s->cfg->cpus,
+	};
+	return s->guest_ops->create_devices(s->guest, &s->gm, e);
 }
 
-int session_create_vcpus(struct run_session *s, struct err *e)
+static void undo_devices(struct run_session *s)
 {
-	for (unsigned i = 0; i < s->opt->cpus; i++) {
+	s->guest_ops->destroy_devices(s->guest);
+	serial_destroy(s->serial);
+	s->serial = NULL;
+	if (s->console_owned)
+		fclose(s->console);
+	else if (s->console)
+		fflush(s->console);
+	s->console = NULL;
+	s->console_owned = false;
+	bus_destroy(s->bus);	/* after every device on it */
+	s->bus = NULL;
+}
+
+static int stage_vcpus(struct run_session *s, struct err *e)
+{
+	s->shared.bus = s->bus;
+	s->shared.mmio_done = s->guest_ops->mmio_done;
+	s->shared.guest = s->guest;
+	for (unsigned i = 0; i < s->cfg->cpus; i++) {
 		int ret = vcpu_create(&s->vcpus[i], &s->vm, i, &s->shared, e);
 
 		if (ret)
@@ -140,61 +158,7 @@ int session_create_vcpus(struct run_session *s, struct err *e)
 	return 0;
 }
 
-static bool session_all_ready(struct run_session *s)
-{
-	uint64_t first = 0, last = 0;
-
-	for (unsigned i = 0; i < s->nr_vcpus; i++) {
-		struct ctl_cpu_state st;
-
-		ctl_snapshot(s->ctl, i, &st);
-		if (!st.ready)
-			return false;
-		if (!first || st.ready_ns < first)
-			first = st.ready_ns;
-		if (st.ready_ns > last)
-			last = st.ready_ns;
-	}
-	s->t.first_ready_ns = first;
-	s->t.all_ready_ns = last;
-	return true;
-}
-
-/* Checks how vCPU threads ended; a vCPU that ended before the stop flag, or in any way
- * other than CTL_DONE, fails the run. Returns true when all have ended. */
-static bool session_check_vcpus(struct run_session *s)
-{
-	unsigned ended = 0;
-
-	for (unsigned i = 0; i < s->nr_vcpus; i++) {
-		struct vcpu *v = &s->vcpus[i];
-		enum vcpu_end end = atomic_load(&v->end);
-		struct ctl_cpu_state st;
-
-		if (end == VCPU_RUNNING)
-			continue;
-		ended++;
-		switch (end) {
-		case VCPU_END_EXCEPTION:
-			ctl_snapshot(s->ctl, i, &st);
-			session_fail(s, "guest exception on vCPU %u: vector %" PRIu64 " (%s), error code 0x%" PRIx64 ", RIP 0x%" PRIx64 ", CR2 0x%" PRIx64,
-				     i, st.exc_vector, x86_exception_name(st.exc_vector), st.exc_error,
-				     st.exc_rip, st.exc_cr2);
-			break;
-		case VCPU_END_SHUTDOWN:
-			session_fail(s, "guest %s on vCPU %u", v->why, i);
-			break;
-		case VCPU_END_ERROR:
-			session_fail(s, "vCPU %u: %s", i, v->why);
-			break;
-		default:
-			break;
-		}
-	}
-	return ended == s->nr_vcpus;
-}
-
-static void session_stop_vcpus(struct run_session *s)
+static void stop_vcpus(struct run_session *s)
 {
 	atomic_store(&s->shared.stop, true);
 	for (unsigned i = 0; i < s->nr_vcpus; i++)
@@ -203,165 +167,207 @@ static void session_stop_vcpus(struct run_session *s)
 		vcpu_join(&s->vcpus[i]);
 }
 
-int session_boot(struct run_session *s, struct err *e)
+static void undo_vcpus(struct run_session *s)
 {
-	struct guest_params p;
-	bool broken_idt = s->opt->guest_flags & GUEST_F_TRIPLE_FAULT;
+	stop_vcpus(s);
+	for (unsigned i = 0; i < s->nr_vcpus; i++)
+		s->vcpu_ends[i] = atomic_load(&s->vcpus[i].end);
+	for (unsigned i = s->nr_vcpus; i > 0; i--)
+		vcpu_destroy(&s->vcpus[i - 1]);
+	s->nr_vcpus = 0;
+}
+
+/* Notes how vCPU threads ended; any end before the stop, or other than done, is a finding.
+ * Returns true when all have ended. */
+static bool check_vcpus(struct run_session *s)
+{
+	unsigned ended = 0;
+
+	for (unsigned i = 0; i < s->nr_vcpus; i++) {
+		struct vcpu *v = &s->vcpus[i];
+		int end = atomic_load(&v->end);
+		char why[SESSION_REASON_BYTES];
+
+		if (end == VCPU_RUNNING)
+			continue;
+		ended++;
+		s->guest_ops->explain_end(s->guest, i, end, v->why, why, sizeof(why));
+		note(s->found.live, why);
+	}
+	return ended == s->nr_vcpus;
+}
+
+static int stage_boot(struct run_session *s, struct err *e)
+{
 	uint64_t deadline;
 	int ret;
 
-	s->t.boot_start_ns = ctl_now_ns();
-	ret = x86_boot_prepare(&s->mem, s->nr_vcpus, &s->boot, e);
+	s->t.boot_start_ns = now_ns();
+	ret = s->guest_ops->load(s->guest, &s->gm, e);
+	for (unsigned i = 0; !ret && i < s->nr_vcpus; i++)
+		ret = s->guest_ops->setup_vcpu(s->guest, &s->gm, i, s->vcpus[i].fd, e);
 	if (!ret)
-		ret = guest_params_layout(&s->mem, s->nr_vcpus, s->opt->guest_flags, SESSION_SEED,
-					  session_dma_reserve_bytes(s), s->opt->work_bytes, &p, e);
-	if (!ret)
-		ret = session_dma_layout(s, &p, e);
-	if (ret)
-		return ret;
-	memcpy(s->params, &p, sizeof(p));
-	for (unsigned i = 0; i < s->nr_vcpus; i++) {
-		ret = x86_boot_vcpu(&s->vm, s->vcpus[i].fd, i, &s->boot, broken_idt, e);
-		if (ret)
-			return ret;
-	}
-	ret = session_dma_start(s, e);
-	if (ret)
-		return ret;
-	for (unsigned i = 0; i < s->nr_vcpus; i++) {
+		ret = s->guest_ops->start_devices(s->guest, e);
+	for (unsigned i = 0; !ret && i < s->nr_vcpus; i++)
 		ret = vcpu_start(&s->vcpus[i], e);
-		if (ret)
-			return ret;
-	}
-	deadline = ctl_now_ns() + (uint64_t)(s->opt->hang_s * 1e9);
-	while (!session_all_ready(s)) {
+	if (ret)
+		return ret;
+	deadline = now_ns() + (uint64_t)(s->cfg->hang_s * 1e9);
+	while (!s->guest_ops->ready(s->guest, &s->t.first_ready_ns, &s->t.all_ready_ns)) {
 		if (*s->interrupted) {
-			session_fail(s, "interrupted");
+			note(s->found.live, "interrupted");
 			break;
 		}
-		if (session_check_vcpus(s) || s->failed)
+		if (check_vcpus(s) || s->found.live[0])
 			break;
-		if (ctl_now_ns() > deadline) {
-			session_fail(s, "the guest did not start: not every vCPU reported CTL_READY within %.1f s",
-				     s->opt->hang_s);
+		if (now_ns() > deadline) {
+			char why[SESSION_REASON_BYTES];
+
+			snprintf(why, sizeof(why), "the guest did not start: not every vCPU ran its first instruction within %.1f s",
+				 s->cfg->hang_s);
+			note(s->found.live, why);
 			break;
 		}
-		session_sleep_ns(100 * 1000);
+		sleep_ns(100 * 1000);
 	}
 	return 0;
 }
 
-static uint64_t session_verified_bytes(struct run_session *s)
+static const struct session_stage {
+	const char *name;
+	int (*setup)(struct run_session *s, struct err *e);
+	void (*undo)(struct run_session *s);
+} stages[] = {
+	{ "backing", stage_backing, undo_backing },
+	{ "kvm", stage_kvm, undo_kvm },
+	{ "guest", stage_guest, undo_guest },
+	{ "memory", stage_memory, NULL },	/* memslots go with the VM fd */
+	{ "pinning", session_pin_setup, session_pin_undo },	/* vmm/session_pin.c */
+	{ "devices", stage_devices, undo_devices },
+	{ "vcpus", stage_vcpus, undo_vcpus },
+	{ "boot", stage_boot, NULL },
+};
+#define NR_STAGES (sizeof(stages) / sizeof(stages[0]))
+
+static void unwind(struct run_session *s)
 {
-	uint64_t sum = 0;
+	while (s->stages_done > 0) {
+		const struct session_stage *st = &stages[--s->stages_done];
 
-	for (unsigned i = 0; i < s->nr_vcpus; i++) {
-		struct ctl_cpu_state st;
-
-		ctl_snapshot(s->ctl, i, &st);
-		sum += st.progress_bytes;
+		if (st->undo)
+			st->undo(s);
 	}
-	return sum;
 }
 
-static void session_progress_line(struct run_session *s, uint64_t now)
+const char *session_failed_stage(const struct run_session *s)
 {
-	double secs = (double)(now - s->t.all_ready_ns) / 1e9;
-	uint64_t bytes = session_verified_bytes(s);
-	char a[32], b[32], c[32] = "";
+	return s->stages_done < NR_STAGES ? stages[s->stages_done].name : NULL;
+}
 
-	if (s->dma) {
-		struct dma_stats st;
+int session_start(struct run_session *s, struct err *e)
+{
+	for (size_t i = 0; i < NR_STAGES; i++) {
+		int ret = stages[i].setup(s, e);
 
-		dma_engine_get_stats(s->dma, &st);
-		snprintf(c, sizeof(c), ", %" PRIu64 " DMAs", st.transfers);
+		if (ret) {
+			/* A stage that failed undoes itself first: its undo may see a half setup. */
+			if (stages[i].undo)
+				stages[i].undo(s);
+			{
+				unsigned failed = (unsigned)i;
+
+				unwind(s);
+				session_pin_free(s);
+				s->stages_done = failed;	/* for session_failed_stage */
+			}
+			return ret;
+		}
+		s->stages_done = (unsigned)i + 1;
+		if (*s->interrupted)
+			note(s->found.live, "interrupted");
+		if (s->found.live[0])
+			return 0;
 	}
-	fprintf(stdout, "\r  %5.1f s / %.1f s  verified %s  (%s/s)%s   ", secs, s->opt->duration_s,
-		size_format(bytes, a, sizeof(a)),
-		size_format(secs > 0 ? (uint64_t)((double)bytes / secs) : 0, b, sizeof(b)), c);
-	fflush(stdout);
-	s->progress_line = true;
+	return 0;
+}
+
+void session_progress(struct run_session *s, struct guest_progress *p)
+{
+	s->guest_ops->progress(s->guest, p);
 }
 
 void session_run(struct run_session *s)
 {
-	uint64_t duration_ns = (uint64_t)(s->opt->duration_s * 1e9);
-	uint64_t hang_ns = (uint64_t)(s->opt->hang_s * 1e9);
-	bool live = isatty(STDOUT_FILENO) && !s->opt->console_path && s->opt->duration_s > 1.0;
-	uint64_t last_line = 0;
+	uint64_t duration_ns = (uint64_t)(s->cfg->duration_s * 1e9);
 
-	while (!s->failed) {
-		uint64_t now = ctl_now_ns();
+	while (s->stages_done == NR_STAGES && !s->found.live[0]) {
+		uint64_t now = now_ns();
 
 		if (*s->interrupted) {
-			session_fail(s, "interrupted");
+			note(s->found.live, "interrupted");
 			break;
 		}
-		if (session_check_vcpus(s))
+		if (check_vcpus(s))
 			break;
 		if (!s->t.stop_ns && now - s->t.all_ready_ns >= duration_ns) {
-			__atomic_store_n(&s->params->stop, 1, __ATOMIC_SEQ_CST);
+			s->guest_ops->request_stop(s->guest);
 			s->t.stop_ns = now;
 		}
-		for (unsigned i = 0; i < s->nr_vcpus && !s->failed; i++) {
-			struct ctl_cpu_state st;
+		for (unsigned i = 0; i < s->nr_vcpus && !s->found.live[0]; i++) {
+			char why[SESSION_REASON_BYTES];
 
 			if (atomic_load(&s->vcpus[i].end) != VCPU_RUNNING)
 				continue;
-			ctl_snapshot(s->ctl, i, &st);
-			if (now > st.last_seen_ns && now - st.last_seen_ns > hang_ns)
-				session_fail(s, "vCPU %u hung: no report from the guest for %.1f s (after %" PRIu64 " bytes verified)",
-					     i, (double)(now - st.last_seen_ns) / 1e9, st.progress_bytes);
+			if (!s->guest_ops->alive(s->guest, i, now, why, sizeof(why)))
+				note(s->found.live, why);
 		}
-		/* The first line waits half a second, after the guest's banner on the console. */
-		if (live && now - s->t.all_ready_ns > 500ULL * 1000 * 1000 &&
-		    now - last_line > 250ULL * 1000 * 1000) {
-			session_progress_line(s, now);
-			last_line = now;
-		}
-		session_sleep_ns(SESSION_POLL_NS);
+		if (s->on_tick)
+			s->on_tick(s, now, s->tick_opaque);
+		sleep_ns(SESSION_POLL_NS);
 	}
 	if (!s->t.stop_ns)
-		s->t.stop_ns = ctl_now_ns();
-	session_stop_vcpus(s);
-	session_check_vcpus(s);
-	s->t.run_end_ns = ctl_now_ns();
-	if (s->progress_line) {
-		fprintf(stdout, "\r%*s\r", 72, "");
-		fflush(stdout);
-	}
+		s->t.stop_ns = now_ns();
+	stop_vcpus(s);
+	check_vcpus(s);
+	s->t.run_end_ns = now_ns();
 }
 
-void session_close(struct run_session *s)
+bool run_judge(const struct run_findings *f, char *reason, size_t len)
 {
+	const char *order[] = { f->live, f->device, f->unpin, f->guest, f->pins };
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		if (order[i][0]) {
+			snprintf(reason, len, "%s", order[i]);
+			return false;
+		}
+	}
+	if (len)
+		reason[0] = '\0';
+	return true;
+}
+
+void session_finish(struct run_session *s)
+{
+	bool ran = s->stages_done == NR_STAGES || s->found.live[0];
+
 	if (s->nr_vcpus)
-		session_stop_vcpus(s);
-	for (unsigned i = s->nr_vcpus; i > 0; i--)
-		vcpu_destroy(&s->vcpus[i - 1]);
-	s->nr_vcpus = 0;
-	session_stop_dma(s);
-	dma_engine_destroy(s->dma);	/* before the bus and the pins it uses */
-	s->dma = NULL;
-	ctl_destroy(s->ctl);
-	s->ctl = NULL;
-	serial_destroy(s->serial);
-	s->serial = NULL;
-	bus_destroy(s->bus);
-	s->bus = NULL;
-	if (s->console_owned)
-		fclose(s->console);
-	else if (s->console)
-		fflush(s->console);
-	s->console = NULL;
-	s->console_owned = false;
-	session_unpin(s);
-	validate_free(s->validator);
-	s->validator = NULL;
-	/* KVM memslots go with the VM fd; close it before unmapping the RAM they point at. */
-	if (s->vm_open)
-		vm_close(&s->vm);
-	s->vm_open = false;
-	if (s->backing_open)
-		backing_close(&s->backing);
-	s->backing_open = false;
+		stop_vcpus(s);
+	if (s->guest) {
+		char dev[SESSION_REASON_BYTES];
+
+		/* The device must be quiet before its memory goes away, and the guest's counters
+		 * are read through the pins: both before unwinding. */
+		s->guest_ops->quiesce(s->guest);
+		dev[0] = '\0';
+		if (ran && s->report &&
+		    s->guest_ops->collect(s->guest, &s->gm, s->report, s->found.guest, dev, sizeof(dev)))
+			note(s->found.device, "internal error: the report rejected a key of the guest");
+		note(s->found.device, dev);
+	}
+	unwind(s);	/* unpinning runs the release check */
+	if (ran && s->report)
+		session_pin_collect(s, s->report);
+	session_pin_free(s);
+	s->failed = !run_judge(&s->found, s->reason, sizeof(s->reason));
 }

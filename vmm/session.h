@@ -1,8 +1,8 @@
-/* One 'daxvm run': every resource of the run and its ordered stages. Start-up runs the
- * stages in order; session_close() undoes whatever was set up, in reverse, on any path.
- *   kvm -> backing -> guest memory + memslots -> pinning -> devices (DMA engine) -> vcpus
- *   -> boot -> run -> stop -> DMA drain -> unpin (release check) -> report
- * Pinning stages live in vmm/session_pin.c, the DMA engine's in vmm/session_dma.c. */
+/* One run of a VM: every resource of the run, set up by a table of {setup, undo} stages
+ * run in order and unwound in reverse from wherever it stopped.
+ *   backing -> kvm -> memory map + memslots -> guest -> pinning + validator -> devices
+ *   -> vcpus -> boot ... run ... stop -> collect -> unwind (unpin, release check) -> judge
+ * The guest is known only through its interface (vmm/guest.h). */
 #ifndef DAXVM_VMM_SESSION_H
 #define DAXVM_VMM_SESSION_H
 
@@ -14,107 +14,103 @@
 #include "common/err.h"
 #include "common/report.h"
 #include "devices/bus.h"
-#include "devices/ctl.h"
-#include "devices/dma_engine.h"
 #include "devices/serial.h"
-#include "guest/abi.h"
 #include "memory/backing.h"
 #include "pinning/pin.h"
 #include "validate/validate.h"
+#include "vmm/guest.h"
 #include "vmm/guest_mem.h"
 #include "vmm/kvm_vm.h"
+#include "vmm/machine.h"
 #include "vmm/run_config.h"
 #include "vmm/vcpu.h"
-#include "vmm/x86_boot.h"
+
+#define SESSION_MAX_VCPUS 64
+#define SESSION_REASON_BYTES 512
 
 /* Wall-clock marks, CLOCK_MONOTONIC nanoseconds (0 = not reached). */
 struct run_timing {
-	uint64_t cmd_start_ns;		/* top of cmd_run */
-	double process_age_ms;		/* process age at cmd_start_ns (/proc/self/stat starttime) */
+	uint64_t cmd_start_ns;		/* the command started (set by the caller) */
+	double process_age_ms;		/* process age at cmd_start_ns (set by the caller) */
 	uint64_t map_start_ns, map_end_ns;	/* backing open + memslots */
-	uint64_t boot_start_ns;		/* image and tables written, vCPUs about to start */
-	uint64_t first_ready_ns;	/* first CTL_READY: the first guest instruction ran */
-	uint64_t all_ready_ns;		/* every vCPU reported CTL_READY */
-	uint64_t stop_ns;		/* stop flag set (duration reached or failure) */
+	uint64_t boot_start_ns;		/* guest loaded, vCPUs about to start */
+	uint64_t first_ready_ns;	/* the guest's first instruction ran */
+	uint64_t all_ready_ns;		/* every vCPU ran its first instruction */
+	uint64_t stop_ns;		/* stop asked (duration reached or failure) */
 	uint64_t run_end_ns;		/* every vCPU ended */
 };
 
-struct run_session {
-	const struct run_config *opt;
-	volatile sig_atomic_t *interrupted;	/* set by the SIGINT/SIGTERM handler */
-
-	struct vm vm;
-	bool vm_open;
-	struct backing backing;
-	bool backing_open;
-	struct guest_mem mem;
-	struct pin_container *pins;	/* NULL with --pin none */
-	struct validate *validator;	/* created with the container */
-	bool validating;		/* validate_start() succeeded: stop/finish at unpin */
-	bool unpinned;			/* session_unpin() ran (validate_finish done) */
-	char pin_backend_name[16];	/* the backend actually used ("io_uring") */
-	struct report *report;		/* filled as stages finish (DMA before unpinning) */
-
-	FILE *console;			/* stdout or --console */
-	bool console_owned;		/* fclose at the end */
-	struct bus *bus;
-	struct serial *serial;
-	struct ctl_device *ctl;
-	struct dma_engine *dma;		/* NULL with --dma off or --pin none */
-	bool dma_stopped;		/* stopped and drained, report filled */
-
-	struct vcpu_shared shared;
-	struct vcpu vcpus[GUEST_MAX_CPUS];
-	unsigned nr_vcpus;		/* vCPUs created (and to destroy) */
-	struct x86_boot_info boot;
-	struct guest_params *params;	/* host view of GUEST_PARAMS_GPA */
-
-	struct run_timing t;
-	bool failed;			/* verdict FAIL */
-	char reason[512];		/* why it failed (first cause) */
-	bool progress_line;		/* a live progress line is on the terminal */
+/* What each part found, kept apart until the judge weighs them (first non-empty wins, in
+ * this order, which is the order they are noticed in a run). */
+struct run_findings {
+	char live[SESSION_REASON_BYTES];	/* while running: interrupt, hang, a vCPU's end */
+	char device[SESSION_REASON_BYTES];	/* the guest's devices (DMA verify, faults) */
+	char unpin[SESSION_REASON_BYTES];	/* unpinning itself failed */
+	char guest[SESSION_REASON_BYTES];	/* the guest's own verdict */
+	char pins[SESSION_REASON_BYTES];	/* the validator */
 };
 
-/* Setup stages: each returns 0 or -errno with one sentence in e (an environment or usage
- * error: exit 2). */
-int session_open_kvm(struct run_session *s, struct err *e);
-int session_open_backing(struct run_session *s, struct err *e);
-int session_map_guest_mem(struct run_session *s, struct err *e);
-int session_pin(struct run_session *s, struct err *e);		/* vmm/session_pin.c */
-int session_create_devices(struct run_session *s, struct err *e);
-int session_create_vcpus(struct run_session *s, struct err *e);
-/* Writes the guest, starts the vCPU threads and waits for every CTL_READY. */
-int session_boot(struct run_session *s, struct err *e);
+struct run_session {
+	const struct run_config *cfg;
+	const struct guest_ops *guest_ops;
+	volatile sig_atomic_t *interrupted;	/* set by the caller's SIGINT/SIGTERM handler */
+	struct report *report;			/* filled as parts are collected */
+	/* Called from session_run's loop every tick (10 ms) while the guest runs; may be NULL.
+	 * The command line draws its progress line here. */
+	void (*on_tick)(struct run_session *s, uint64_t now_ns, void *opaque);
+	void *tick_opaque;
 
-/* Runs until --duration, a failure, a hang or an interrupt; then stops every vCPU. The
- * outcome is in s->failed / s->reason. */
+	struct backing backing;
+	struct vm vm;
+	struct machine_map map;
+	struct guest_mem mem;
+	struct guest *guest;
+	struct pin_container *pins;	/* NULL without pinning */
+	struct validate *validator;	/* created with the container */
+	bool validating;		/* validate_start() succeeded: stop/finish at unpin */
+	char pin_backend_name[16];	/* the backend actually used ("io_uring") */
+	FILE *console;
+	bool console_owned;
+	struct bus *bus;
+	struct serial *serial;
+	struct guest_machine gm;	/* what the guest is handed */
+	struct vcpu_shared shared;
+	struct vcpu vcpus[SESSION_MAX_VCPUS];
+	unsigned nr_vcpus;		/* vCPUs created (and to destroy) */
+	int vcpu_ends[SESSION_MAX_VCPUS];	/* enum vcpu_end of each, kept after they are destroyed */
+
+	unsigned stages_done;		/* setup stages that succeeded (to undo) */
+	struct run_timing t;
+	struct run_findings found;
+	bool failed;			/* the verdict: FAIL */
+	char reason[SESSION_REASON_BYTES];	/* the judge's first cause */
+};
+
+/* Runs the setup stages in order. 0: the guest runs (or a live finding already ended it, e.g.
+ * an interrupt; session_finish reports it). -errno with one sentence in e: an environment or
+ * usage error; everything set up so far is undone. */
+int session_start(struct run_session *s, struct err *e);
+
+/* Runs until the configured duration, a failure, a hang or an interrupt; stops the vCPUs. */
 void session_run(struct run_session *s);
-/* Stops the DMA engine after the vCPUs ended: drains in-flight descriptors. */
-void session_stop_dma(struct run_session *s);
-/* Stops the validator, unpins everything and runs the release check; once. */
-void session_unpin(struct run_session *s);
 
-/* Pinning and DMA parts of the report and summary (vmm/session_pin.c, session_dma.c). */
-int session_pin_report(struct run_session *s, struct report *r);
-void session_pin_summary(struct run_session *s, FILE *out);
-int session_dma_create(struct run_session *s, struct err *e);
-int session_dma_layout(struct run_session *s, struct guest_params *p, struct err *e);
-int session_dma_start(struct run_session *s, struct err *e);
-int session_dma_report(struct run_session *s, struct report *r);
-void session_dma_summary(struct run_session *s, FILE *out);
-/* DMA guest RAM kept out of the pattern areas: bytes at the end of RAM, inside one bank. */
-uint64_t session_dma_reserve_bytes(const struct run_session *s);
+/* Quiesces the guest's devices, collects every part's findings into s->report (guest and
+ * devices before unpinning), undoes every stage (unpinning runs the release check), then
+ * judges: s->failed and s->reason. Safe after session_start failed (only undoes). */
+void session_finish(struct run_session *s);
 
-/* Fills the report with everything the run learned and prints the human summary. */
-int session_report(struct run_session *s, struct report *r, FILE *out);
+/* The run's own report keys (verdict, backing, machine map, timing); after session_finish. */
+int session_fill_report(struct run_session *s, struct report *r);
 
-/* Marks the run failed (keeps the first reason). */
-void session_fail(struct run_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Live progress for a progress line. */
+void session_progress(struct run_session *s, struct guest_progress *p);
 
-/* Tears down whatever exists, in reverse start-up order. Safe after any stage failed. */
-void session_close(struct run_session *s);
+/* The judge: pure. Returns true (PASS) when no part found anything; else copies the first
+ * finding into reason. */
+bool run_judge(const struct run_findings *f, char *reason, size_t len);
 
-/* Pinning's region visitor (pinning/pin.h pin_region_visitor) over a struct guest_mem. */
-int session_visit_pin_regions(void *guest_mem, pin_region_fn fn, void *data);
+/* The name of the stage that failed last in session_start ("backing", "pinning", ...), or
+ * NULL; the command line uses it to say which options to change. */
+const char *session_failed_stage(const struct run_session *s);
 
 #endif

@@ -1,41 +1,55 @@
-/* The pinning stages of 'daxvm run': open the container, map guest RAM through the region
- * visitor (iova = guest-physical address), run the validator while the guest runs, unpin
- * and check that every pin was released. */
+/* The pinning stage of a run: open the container, map guest RAM through the region visitor
+ * (iova = guest-physical address), validate while the guest runs, unpin and check that every
+ * pin was released. */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "common/size.h"
-#include "vmm/session.h"
+#include "vmm/session_pin.h"
 
 /* io_uring needs one registered-buffer slot per GiB of each region (buffers are at most
  * 1 GiB); keep the table small: the kernel scans it per huge page while pinning. */
-static unsigned session_pin_slots(const struct run_session *s)
+static unsigned pin_slots(const struct guest_mem *mem)
 {
 	unsigned slots = 0;
 
-	for (unsigned i = 0; i < s->mem.nr_regions; i++)
-		slots += (unsigned)((s->mem.regions[i].size + (1ULL << 30) - 1) >> 30);
+	for (unsigned i = 0; i < mem->nr_regions; i++)
+		slots += (unsigned)((mem->regions[i].size + (1ULL << 30) - 1) >> 30);
 	return slots + 4;
 }
 
-int session_pin(struct run_session *s, struct err *e)
+int session_visit_pin_regions(void *guest_mem, pin_region_fn fn, void *data)
+{
+	const struct guest_mem *gm = guest_mem;
+
+	for (unsigned i = 0; i < gm->nr_regions; i++) {
+		const struct guest_mem_region *r = &gm->regions[i];
+		struct pin_region pr = { .gpa = r->gpa, .host = r->host, .size = r->size,
+					 .page_size = r->page_size };
+		int ret = fn(&pr, data);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int session_pin_setup(struct run_session *s, struct err *e)
 {
 	struct pin_options popt = {
-		.backend = s->opt->pin,
-		.vfio_device = s->opt->vfio,
-		.max_mappings = session_pin_slots(s),
+		.backend = s->cfg->pin,
+		.vfio_device = s->cfg->vfio,
+		.max_mappings = pin_slots(&s->mem),
 	};
 	struct validate_config vcfg = {
-		.interval_ms = s->opt->validate_interval_ms,
+		.interval_ms = s->cfg->validate_interval_ms,
 		.devmap = s->backing.devmap,
 		.ranges = s->backing.ranges,
 		.nr_ranges = s->backing.nr_ranges,
 	};
 	int ret;
 
-	if (s->opt->pin == PIN_NONE)
+	if (s->cfg->pin == PIN_NONE)
 		return 0;
 	if (!backing_longterm_pinnable(s->backing.kind))
 		return err_set(e, -EINVAL, "%s cannot be long-term pinned: use a devdax device, a hugetlbfs or tmpfs file, memfd, memfd-huge or anon",
@@ -54,68 +68,51 @@ int session_pin(struct run_session *s, struct err *e)
 		ret = validate_start(s->validator, s->pins, e);
 	if (!ret)
 		s->validating = true;
-	return ret;	/* session_close() unpins whatever was mapped */
+	return ret;	/* session_pin_undo() unpins whatever was mapped */
 }
 
-void session_unpin(struct run_session *s)
+void session_pin_undo(struct run_session *s)
 {
 	struct err e = { 0 };
 	uint64_t unmapped = 0;
 
-	if (!s->pins || s->unpinned)
-		goto close;
-	s->unpinned = true;
-	/* The device must be quiet before its memory goes away. */
-	session_stop_dma(s);
-	/* Setup failed before validation started: just release (close below). */
-	if (!s->validating)
-		goto close;
-	if (validate_stop(s->validator, &e) ||
-	    pin_unmap_all(s->pins, &unmapped, &e) ||
-	    validate_finish(s->validator, &e))
-		session_fail(s, "unpinning failed: %s", e.msg);
-close:
+	if (!s->pins)
+		return;
+	/* Setup failed before validation started: just release. */
+	if (s->validating &&
+	    (validate_stop(s->validator, &e) || pin_unmap_all(s->pins, &unmapped, &e) ||
+	     validate_finish(s->validator, &e)))
+		snprintf(s->found.unpin, sizeof(s->found.unpin), "unpinning failed: %.480s", e.msg);
 	pin_container_close(s->pins);	/* releases anything still mapped on error paths */
 	s->pins = NULL;
+	s->gm.pins = NULL;
 }
 
-int session_pin_report(struct run_session *s, struct report *r)
+void session_pin_collect(struct run_session *s, struct report *r)
 {
-	char reason[512];
+	char reason[SESSION_REASON_BYTES];
 	int ret = 0;
 
-	ret |= report_set_str(r, "pinning.requested", s->opt->pin_name);
+	ret |= report_set_str(r, "pinning.requested", s->cfg->pin_name ? s->cfg->pin_name : "auto");
 	if (!s->validator) {
 		ret |= report_set_str(r, "pinning.backend", "none");
 		ret |= report_set_str(r, "pinning.backend_why",
-				      s->opt->pin == PIN_NONE ? "--pin none: guest RAM was not pinned and the DMA device was off"
+				      s->cfg->pin == PIN_NONE ? "pinning none: guest RAM was not pinned and the DMA device was off"
 							      : "pinning did not start");
-		return ret ? -EINVAL : 0;
+	} else {
+		ret |= validate_fill_report(s->validator, r);
+		if (!s->validating)
+			snprintf(s->found.pins, sizeof(s->found.pins), "the pins were never validated");
+		else if (!validate_verdict(s->validator, reason, sizeof(reason)))
+			snprintf(s->found.pins, sizeof(s->found.pins), "%s", reason);
 	}
-	if (validate_fill_report(s->validator, r))
-		ret = -EINVAL;
-	if (!validate_verdict(s->validator, reason, sizeof(reason)))
-		session_fail(s, "%s", reason);
-	return ret ? -EINVAL : 0;
+	if (ret && !s->found.pins[0])
+		snprintf(s->found.pins, sizeof(s->found.pins), "internal error: the report rejected a pinning key");
 }
 
-void session_pin_summary(struct run_session *s, FILE *out)
+void session_pin_free(struct run_session *s)
 {
-	struct validate_counts n;
-	char a[32], b[32], c[32];
-
-	if (!s->validator) {
-		fprintf(out, "  pinning  none (--pin %s): guest RAM was not pinned, no DMA\n", s->opt->pin_name);
-		return;
-	}
-	validate_get_counts(s->validator, &n);
-	fprintf(out, "  pinning  %s pages pinned with %s on %s (%s expected) in %.1f ms, unpinned in %.1f ms,\n"
-		     "           %s leaked; vmstat +%" PRId64 " acquired, net %" PRId64 " after unpin\n",
-		count_format(n.pinned_pages, a, sizeof(a)), s->pin_backend_name, backing_kind_name(s->backing.kind),
-		count_format(n.expected_pages, b, sizeof(b)), n.pin_ms, n.unpin_ms,
-		count_format(n.leaked_pins, c, sizeof(c)), n.vmstat_acquired_delta, n.vmstat_final_net);
-	fprintf(out, "  frames   %s pages checked in %" PRIu64 " samples: %" PRIu64 " moved, %" PRIu64
-		     " not present, %" PRIu64 " outside devmap%s\n",
-		count_format(n.pages_checked, a, sizeof(a)), n.samples, n.pfn_changes, n.not_present,
-		n.outside_devmap, s->backing.devmap ? "" : " (not devdax: range check n/a)");
+	validate_free(s->validator);
+	s->validator = NULL;
+	s->validating = false;
 }

@@ -160,11 +160,11 @@ static void *vcpu_thread(void *arg)
 		case KVM_EXIT_MMIO:
 			if (!vcpu_handle_mmio(v))
 				break;
-			if (ctl_cpu_finished(v->shared->ctl, v->index)) {
-				struct ctl_cpu_state s;
+			if (v->shared->mmio_done) {
+				int end = v->shared->mmio_done(v->shared->guest, v->index);
 
-				ctl_snapshot(v->shared->ctl, v->index, &s);
-				atomic_store(&v->end, s.exception ? VCPU_END_EXCEPTION : VCPU_END_DONE);
+				if (end != VCPU_RUNNING)
+					atomic_store(&v->end, end);
 			}
 			break;
 		case KVM_EXIT_SHUTDOWN:

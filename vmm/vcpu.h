@@ -1,5 +1,6 @@
 /* vCPU threads: one thread per vCPU runs KVM_RUN and routes its exits to the I/O bus
- * until the guest reports done, an exception or a triple fault, or the VMM stops it. */
+ * until the guest says it is done (through its guest interface), triple-faults, or the VMM
+ * stops it. */
 #ifndef DAXVM_VMM_VCPU_H
 #define DAXVM_VMM_VCPU_H
 
@@ -10,7 +11,6 @@
 
 #include "common/err.h"
 #include "devices/bus.h"
-#include "devices/ctl.h"
 #include "vmm/kvm_vm.h"
 
 struct kvm_run;
@@ -18,17 +18,23 @@ struct kvm_run;
 /* How a vCPU thread ended. */
 enum vcpu_end {
 	VCPU_RUNNING,		/* not ended (or never started) */
-	VCPU_END_DONE,		/* the guest reported CTL_DONE */
-	VCPU_END_EXCEPTION,	/* the guest's ring-0 handler reported an exception */
+	VCPU_END_DONE,		/* the guest finished its work on this vCPU */
+	VCPU_END_EXCEPTION,	/* the guest reported an exception it could not handle */
 	VCPU_END_SHUTDOWN,	/* triple fault: KVM_EXIT_SHUTDOWN */
 	VCPU_END_STOPPED,	/* the VMM stopped it (interrupt, another vCPU failed, hang) */
 	VCPU_END_ERROR,		/* an unexpected exit or an I/O the VMM could not serve */
 };
 
+/* Asked by a vCPU thread after each MMIO exit the bus served: has the guest finished on this
+ * vCPU? Returns VCPU_RUNNING to go on, or VCPU_END_DONE / VCPU_END_EXCEPTION to end it.
+ * The guest implementation decides (vmm/guest.h); it must be thread-safe. */
+typedef int (*vcpu_mmio_done_fn)(void *guest, unsigned cpu);
+
 /* What all vCPU threads share; owned by the run session. */
 struct vcpu_shared {
 	struct bus *bus;
-	struct ctl_device *ctl;
+	vcpu_mmio_done_fn mmio_done;	/* NULL: the guest never ends a vCPU through MMIO */
+	void *guest;			/* its argument */
 	atomic_bool stop;	/* set by the VMM: leave KVM_RUN and end */
 	atomic_uint ended;	/* vCPU threads that have ended */
 };

@@ -7,6 +7,21 @@
 #include "test.h"
 #include "vmm/guest_mem.h"
 #include "vmm/guest_params.h"
+#include "vmm/machine.h"
+#include "vmm/stress_guest.h"
+
+/* The run's planning steps for a stress guest of ram bytes on a backing aligned to align. */
+static int test_plan(uint64_t ram, uint64_t align, struct guest_mem *gm, struct err *e)
+{
+	struct machine_map m;
+	int ret = machine_map_x86(ram, align, &m, e);
+
+	if (!ret)
+		ret = stress_guest_check_ram(ram, e);
+	if (!ret)
+		ret = guest_mem_plan(&m, gm, e);
+	return ret;
+}
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
@@ -32,12 +47,12 @@ static void test_small(void)
 	struct guest_mem gm;
 	struct err e = { 0 };
 
-	TEST_ASSERT(guest_mem_plan(512 * MiB, 4096, &gm, &e) == 0, "512 MiB: %s", e.msg);
+	TEST_ASSERT(test_plan(512 * MiB, 4096, &gm, &e) == 0, "512 MiB: %s", e.msg);
 	TEST_ASSERT(gm.nr_regions == 1, "one region below 3 GiB, got %u", gm.nr_regions);
 	TEST_ASSERT(gm.regions[0].gpa == 0 && gm.regions[0].size == 512 * MiB, "region 0 at 0");
 	TEST_ASSERT(gm.ram_bytes == 512 * MiB, "ram_bytes");
 	/* Exactly 3 GiB still fits below the hole. */
-	TEST_ASSERT(guest_mem_plan(3 * GiB, 2 * MiB, &gm, &e) == 0, "3 GiB: %s", e.msg);
+	TEST_ASSERT(test_plan(3 * GiB, 2 * MiB, &gm, &e) == 0, "3 GiB: %s", e.msg);
 	TEST_ASSERT(gm.nr_regions == 1 && gm.regions[0].size == 3 * GiB, "3 GiB is one region");
 }
 
@@ -50,7 +65,7 @@ static void test_five_gib(void)
 	struct backing b = { .fd = 7, .offset = 1 * GiB, .size = 5 * GiB, .page_size = 4096,
 			     .align = 4096 };
 
-	TEST_ASSERT(guest_mem_plan(5 * GiB, 4096, &gm, &e) == 0, "5 GiB: %s", e.msg);
+	TEST_ASSERT(test_plan(5 * GiB, 4096, &gm, &e) == 0, "5 GiB: %s", e.msg);
 	TEST_ASSERT(gm.nr_regions == 2, "5 GiB needs two regions, got %u", gm.nr_regions);
 	TEST_ASSERT(gm.regions[0].gpa == 0 && gm.regions[0].size == 3 * GiB, "low 3 GiB at 0");
 	TEST_ASSERT(gm.regions[1].gpa == 4 * GiB && gm.regions[1].size == 2 * GiB,
@@ -86,17 +101,17 @@ static void test_errors(void)
 	struct guest_mem gm;
 	struct err e = { 0 };
 
-	TEST_ASSERT(guest_mem_plan(2 * MiB, 4096, &gm, &e) == -EINVAL, "2 MiB is below the minimum");
+	TEST_ASSERT(test_plan(2 * MiB, 4096, &gm, &e) == -EINVAL, "2 MiB is below the minimum");
 	err_reset(&e);
-	TEST_ASSERT(guest_mem_plan(5 * MiB, 4096, &gm, &e) == -EINVAL, "not a multiple of 2 MiB");
+	TEST_ASSERT(test_plan(5 * MiB, 4096, &gm, &e) == -EINVAL, "not a multiple of 2 MiB");
 	TEST_ASSERT(strstr(e.msg, "2 MiB"), "message names 2 MiB: %s", e.msg);
 	err_reset(&e);
-	TEST_ASSERT(guest_mem_plan(1 * GiB + 2 * MiB, 1 * GiB, &gm, &e) == -EINVAL,
+	TEST_ASSERT(test_plan(1 * GiB + 2 * MiB, 1 * GiB, &gm, &e) == -EINVAL,
 		    "not a multiple of a 1 GiB devdax alignment");
 	TEST_ASSERT(strstr(e.msg, "alignment"), "message names the alignment: %s", e.msg);
 	err_reset(&e);
-	TEST_ASSERT(guest_mem_plan(4 * GiB, 1 * GiB, &gm, &e) == 0, "4 GiB on 1 GiB alignment: %s", e.msg);
-	TEST_ASSERT(guest_mem_plan(300 * GiB, 4096, &gm, &e) == -E2BIG, "beyond the page tables");
+	TEST_ASSERT(test_plan(4 * GiB, 1 * GiB, &gm, &e) == 0, "4 GiB on 1 GiB alignment: %s", e.msg);
+	TEST_ASSERT(test_plan(300 * GiB, 4096, &gm, &e) == -E2BIG, "beyond the page tables");
 }
 
 static void test_params(void)
@@ -105,7 +120,7 @@ static void test_params(void)
 	struct guest_params p;
 	struct err e = { 0 };
 
-	TEST_ASSERT(guest_mem_plan(64 * MiB, 4096, &gm, &e) == 0, "64 MiB");
+	TEST_ASSERT(test_plan(64 * MiB, 4096, &gm, &e) == 0, "64 MiB");
 	TEST_ASSERT(guest_params_layout(&gm, 2, 0, 1, 0, 0, &p, &e) == 0, "2 vCPUs: %s", e.msg);
 	TEST_ASSERT(p.magic == GUEST_PARAMS_MAGIC && p.nr_cpus == 2, "header");
 	TEST_ASSERT(p.work_bytes_per_cpu == 30 * MiB, "(64 - 2) / 2 = 31, rounded to 2 MiB: %llu",
@@ -118,14 +133,14 @@ static void test_params(void)
 	err_reset(&e);
 	TEST_ASSERT(guest_params_layout(&gm, 65, 0, 1, 0, 0, &p, &e) == -EINVAL, "65 vCPUs");
 	err_reset(&e);
-	TEST_ASSERT(guest_mem_plan(4 * MiB, 4096, &gm, &e) == 0, "4 MiB");
+	TEST_ASSERT(test_plan(4 * MiB, 4096, &gm, &e) == 0, "4 MiB");
 	TEST_ASSERT(guest_params_layout(&gm, 2, 0, 1, 0, 0, &p, &e) == -EINVAL,
 		    "4 MiB cannot give 2 vCPUs 2 MiB each");
 	TEST_ASSERT(strstr(e.msg, "6 MiB"), "message says how much is needed: %s", e.msg);
 
 	/* 5 GiB, 2 vCPUs: vCPU 1's share starts at 2.5 GiB; a 600 MiB area crosses the hole. */
 	err_reset(&e);
-	TEST_ASSERT(guest_mem_plan(5 * GiB, 4096, &gm, &e) == 0, "5 GiB");
+	TEST_ASSERT(test_plan(5 * GiB, 4096, &gm, &e) == 0, "5 GiB");
 	TEST_ASSERT(guest_params_layout(&gm, 2, 0, 1, 0, 600 * MiB, &p, &e) == 0, "%s", e.msg);
 	TEST_ASSERT(p.ram_low_bytes == 3 * GiB && p.ram_high_bytes == 2 * GiB, "RAM split");
 	TEST_ASSERT(p.work_bytes_per_cpu == 600 * MiB, "capped area");

@@ -9,6 +9,21 @@
 #include "test.h"
 #include "vmm/guest_mem.h"
 #include "vmm/x86_boot.h"
+#include "vmm/machine.h"
+#include "vmm/stress_guest.h"
+
+/* The run's planning steps for a stress guest of ram bytes on a backing aligned to align. */
+static int test_plan(uint64_t ram, uint64_t align, struct guest_mem *gm, struct err *e)
+{
+	struct machine_map m;
+	int ret = machine_map_x86(ram, align, &m, e);
+
+	if (!ret)
+		ret = stress_guest_check_ram(ram, e);
+	if (!ret)
+		ret = guest_mem_plan(&m, gm, e);
+	return ret;
+}
 
 #define MiB (1ULL << 20)
 
@@ -32,7 +47,7 @@ int main(void)
 	TEST_ASSERT(ram, "allocating 8 MiB");
 	memset(ram, 0xaa, 8 * MiB);	/* stale data, as on a reused devdax device */
 	b.host = ram;
-	TEST_ASSERT(guest_mem_plan(8 * MiB, 4096, &gm, &e) == 0 && guest_mem_attach(&gm, &b, &e) == 0,
+	TEST_ASSERT(test_plan(8 * MiB, 4096, &gm, &e) == 0 && guest_mem_attach(&gm, &b, &e) == 0,
 		    "%s", e.msg);
 	TEST_ASSERT(x86_boot_prepare(&gm, 0, &info, &e) == -EINVAL, "0 vCPUs");
 	TEST_ASSERT(x86_boot_prepare(&gm, GUEST_MAX_CPUS + 1, &info, &e) == -EINVAL, "65 vCPUs");
