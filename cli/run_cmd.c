@@ -63,9 +63,10 @@ static const char *stage_options(const char *stage)
 {
 	static const struct { const char *stage, *options; } map[] = {
 		{ "backing", "--mem, --mem-size, --grow-pool" },
-		{ "kvm", "--cpus" },
 		{ "guest", "--cpus" },
-		{ "memory", "--mem-size" },
+		{ "layout", "--mem-size" },
+		{ "kvm", "--cpus" },
+		{ "memslots", "--mem, --mem-size" },
 		{ "pinning", "--pin, --vfio, --mem" },
 		{ "devices", "--console, --dma-media, --dma-queues" },
 		{ "vcpus", "--cpus" },

@@ -92,12 +92,12 @@ int dma_engine_create(const struct dma_config *cfg, struct pin_container *pins, 
 
 	*out = NULL;
 	if (cfg->nr_queues > DMA_MAX_QUEUES)
-		return err_set(e, -EINVAL, "%u DMA queues asked, at most %u are supported: lower --dma-queues",
+		return err_set(e, -EINVAL, "%u DMA queues asked, at most %u are supported: ask for fewer",
 			       cfg->nr_queues, DMA_MAX_QUEUES);
 	if (cfg->fault_permille > 1000)
 		return err_set(e, -EINVAL, "DMA fault share %u per mille is above 1000", cfg->fault_permille);
 	if (pin_container_backend(pins) == PIN_NONE)
-		return err_set(e, -EINVAL, "the DMA engine needs pinned guest RAM but pinning is off: choose a --pin backend");
+		return err_set(e, -EINVAL, "the DMA engine needs pinned guest RAM but pinning is off: choose a pinning backend");
 	dma = calloc(1, sizeof(*dma));
 	if (!dma)
 		return err_set(e, -ENOMEM, "out of memory for the DMA engine");

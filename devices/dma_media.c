@@ -17,7 +17,7 @@ static int media_open_path(struct dma_media *m, const char *path, uint64_t bytes
 	int fd = open(path, O_RDWR | O_CLOEXEC);
 
 	if (fd < 0)
-		return err_set(e, -errno, "cannot open DMA media %s: %s: give a writable file or block device to --dma-media",
+		return err_set(e, -errno, "cannot open DMA media %s: %s: give a writable file or block device as the media",
 			       path, strerror(errno));
 	if (fstat(fd, &st) < 0) {
 		int ret = -errno;
@@ -60,7 +60,7 @@ static int media_open_path(struct dma_media *m, const char *path, uint64_t bytes
 		if (m->fd < 0)
 			return err_set(e, -errno, "dup of the DMA media fd failed: %s", strerror(errno));
 	} else {
-		return err_set(e, -EINVAL, "DMA media %s is neither a regular file nor a block device: give one of those to --dma-media",
+		return err_set(e, -EINVAL, "DMA media %s is neither a regular file nor a block device: give one of those as the media",
 			       path);
 	}
 	m->bytes = bytes & ~(m->align > 4096 ? m->align - 1 : 4095);

@@ -50,7 +50,7 @@ int backing_check_size(uint64_t size, uint64_t align, const char *what, struct e
 	if (align == 0)
 		align = BACKING_SMALL_PAGE;
 	if (size > BACKING_MAX_SIZE)
-		return err_set(e, -EINVAL, "guest RAM size %s is larger than the %s daxvm can map: use a smaller --mem-size",
+		return err_set(e, -EINVAL, "guest RAM size %s is larger than the %s daxvm can map: ask for less guest RAM",
 			       size_format(size, s, sizeof(s)),
 			       size_format(BACKING_MAX_SIZE, a, sizeof(a)));
 	if (size != 0 && size % align == 0)
@@ -127,7 +127,7 @@ int backing_reserve_huge(struct backing *b, const struct backing_request *req, u
 	if (!req->may_grow_pool) {
 		hugepool_control_path(page_size, path, sizeof(path));
 		return err_set(e, -ENOMEM,
-			       "%s needs %ld free %s hugepages, the pool has %ld free: echo %ld > %s (as root), add --grow-pool to let daxvm grow it for the run, or use --mem memfd",
+			       "%s needs %ld free %s hugepages, the pool has %ld free: echo %ld > %s (as root), let daxvm grow the pool for the run and give it back, or use the memfd backing",
 			       backing_kind_name(b->kind), needed, page, hugepool_available(&st),
 			       st.total + needed - hugepool_available(&st), path);
 	}
@@ -259,7 +259,7 @@ int backing_open(const struct backing_request *req, struct backing *b, struct er
 	if (!req->spec || !*req->spec) {
 		ret = backing_open_auto(req, b, e);
 	} else {
-		snprintf(b->why, sizeof(b->why), "--mem %s requested", req->spec);
+		snprintf(b->why, sizeof(b->why), "%s requested", req->spec);
 		if (strcmp(req->spec, "memfd") == 0)
 			ret = backing_open_memfd(req, b, false, e);
 		else if (strcmp(req->spec, "memfd-huge") == 0)

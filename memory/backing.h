@@ -28,7 +28,7 @@ struct backing_phys_range {
 };
 
 struct backing_request {
-	const char *spec;	/* --mem: a path, "memfd", "memfd-huge", "anon"; NULL = pick the best */
+	const char *spec;	/* a path, "memfd", "memfd-huge", "anon"; NULL = pick the best */
 	uint64_t size;		/* bytes of guest RAM wanted; 0 = the device size (devdax) or a default */
 	bool may_grow_pool;	/* as root, memfd-huge may grow the hugetlb pool for the run (restored at close) */
 };

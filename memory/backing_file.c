@@ -70,7 +70,7 @@ static int backing_open_devdax(const struct backing_request *req, struct backing
 	size_format(info.size, have, sizeof(have));
 	size_format(size, want, sizeof(want));
 	if (size > info.size)
-		return err_set(e, -EINVAL, "guest RAM size %s (%" PRIu64 " bytes) is larger than the %s (%" PRIu64 " bytes) device-dax %s: use --mem-size %" PRIu64 " or less",
+		return err_set(e, -EINVAL, "guest RAM size %s (%" PRIu64 " bytes) is larger than the %s (%" PRIu64 " bytes) device-dax %s: ask for %" PRIu64 " bytes or less",
 			       want, size, have, info.size, b->path, info.size / info.align * info.align);
 	b->page_size = info.align;	/* devdax maps with PTEs/PMDs/PUDs of exactly align */
 	b->align = info.align;
@@ -130,7 +130,7 @@ static int backing_open_file(struct backing *b, struct statfs *fs, struct err *e
 	name = strrchr(b->path, '/');
 	name = name ? name + 1 : b->path;
 	if (sscanf(name, "dax%u.%u%c", &region, &id, &extra) == 2)	/* exactly daxX.Y */
-		return err_set(e, -ENOENT, "device-dax %s does not exist: daxctl list shows the devices (one in system-ram mode has no /dev node: daxctl reconfigure-device -m devdax), or use --mem memfd",
+		return err_set(e, -ENOENT, "device-dax %s does not exist: daxctl list shows the devices (one in system-ram mode has no /dev node: daxctl reconfigure-device -m devdax), or use the memfd backing",
 			       b->path);
 	if (statfs(dirname(dir), fs) < 0 || backing_on_devtmpfs(dir) ||
 	    (fs->f_type != BACKING_TMPFS_MAGIC && fs->f_type != BACKING_HUGETLBFS_MAGIC))
@@ -188,7 +188,7 @@ static int backing_open_shmem_file(const struct backing_request *req, struct bac
 	    (uint64_t)fs.f_bavail * (uint64_t)fs.f_bsize < size) {
 		size_format((uint64_t)fs.f_bavail * (uint64_t)fs.f_bsize, have, sizeof(have));
 		size_format(size, want, sizeof(want));
-		ret = err_set(e, -ENOSPC, "the tmpfs holding %s has %s free, less than the %s of guest RAM: use a smaller --mem-size, a bigger tmpfs (mount -o remount,size=...), or --mem memfd",
+		ret = err_set(e, -ENOSPC, "the tmpfs holding %s has %s free, less than the %s of guest RAM: ask for less RAM, use a bigger tmpfs (mount -o remount,size=...), or the memfd backing",
 			      b->path, have, want);
 		goto fail;
 	}
@@ -200,7 +200,7 @@ static int backing_open_shmem_file(const struct backing_request *req, struct bac
 			size_format((uint64_t)st.st_size, have, sizeof(have));
 			size_format(size, want, sizeof(want));
 			if (fits)
-				ret = err_set(e, -EINVAL, "%s is %s, smaller than the %s of guest RAM: use --mem-size %s or less, or grow it yourself (truncate -s %" PRIu64 " %s)",
+				ret = err_set(e, -EINVAL, "%s is %s, smaller than the %s of guest RAM: ask for %s or less, or grow it yourself (truncate -s %" PRIu64 " %s)",
 					      b->path, have, want,
 					      size_format(fits, have, sizeof(have)), size, b->path);
 			else
@@ -248,7 +248,7 @@ int backing_open_path(const struct backing_request *req, struct backing *b, stru
 	bool disk;
 
 	if (strlen(req->spec) >= sizeof(b->path))
-		return err_set(e, -ENAMETOOLONG, "the --mem path is longer than %zu bytes",
+		return err_set(e, -ENAMETOOLONG, "the backing path is longer than %zu bytes",
 			       sizeof(b->path) - 1);
 	snprintf(b->path, sizeof(b->path), "%s", req->spec);
 	if (stat(b->path, &st) < 0) {

@@ -170,7 +170,7 @@ static int dax_info_lookup(const char *path, bool use_libdaxctl, struct dax_info
 	if (ret < 0)
 		ret = dax_from_sysfs(info->major, info->minor, info);
 	if (ret < 0)
-		return err_set(e, -ENODEV, "%s (char %u:%u) is not a device-dax device: give a /dev/daxX.Y in devdax mode (daxctl list), or --mem memfd",
+		return err_set(e, -ENODEV, "%s (char %u:%u) is not a device-dax device: give a /dev/daxX.Y in devdax mode (daxctl list), or the memfd backing",
 			       path, info->major, info->minor);
 	if (!info->size)
 		return err_set(e, -ENODEV, "device-dax %s has size 0: give it capacity (daxctl create-device or ndctl create-namespace -m devdax)",

@@ -67,7 +67,7 @@ int hugepool_query(uint64_t page_size, struct hugepool_state *st, struct err *e)
 	hugepool_sysfs_path(page_size, "nr_hugepages", path, sizeof(path));
 	ret = hugepool_read_long(path, &st->total);
 	if (ret < 0)
-		return err_set(e, ret, "the kernel has no %s hugetlb pool (%s: %s): use --mem memfd",
+		return err_set(e, ret, "the kernel has no %s hugetlb pool (%s: %s): use the memfd backing",
 			       size_format(page_size, human, sizeof(human)), path, strerror(-ret));
 	hugepool_sysfs_path(page_size, "free_hugepages", path, sizeof(path));
 	ret = hugepool_read_long(path, &st->free);
@@ -128,13 +128,13 @@ int hugepool_grow(uint64_t page_size, long needed, long *restore_to, struct err 
 	size_format(page_size, human, sizeof(human));
 	ret = hugepool_write_long(path, want);
 	if (ret < 0)
-		return err_set(e, ret, "cannot grow the %s hugetlb pool to %ld pages (%s: %s): run as root or use --mem memfd",
+		return err_set(e, ret, "cannot grow the %s hugetlb pool to %ld pages (%s: %s): run as root or use the memfd backing",
 			       human, want, path, strerror(-ret));
 	*restore_to = want - st.total;	/* the pages this run added */
 	ret = hugepool_query(page_size, &st, e);
 	if (ret == 0 && hugepool_available(&st) < needed) {
 		/* The kernel allocates what it can and reports success: check what we got. */
-		ret = err_set(e, -ENOMEM, "the kernel found only %ld of %ld free %s hugepages when growing the pool (memory is fragmented or short): use --mem memfd or free memory and retry",
+		ret = err_set(e, -ENOMEM, "the kernel found only %ld of %ld free %s hugepages when growing the pool (memory is fragmented or short): use the memfd backing, or free memory and retry",
 			      hugepool_available(&st), needed, human);
 	}
 	if (ret < 0) {

@@ -110,20 +110,20 @@ int pin_container_open(const struct pin_options *opt, struct pin_container **out
 		}
 		break;
 	case PIN_NONE:
-		snprintf(c->why, sizeof(c->why), "--pin none: nothing is pinned, device DMA is refused");
+		snprintf(c->why, sizeof(c->why), "none asked for: nothing is pinned, device DMA is refused");
 		break;
 	case PIN_IOMMUFD:
 		snprintf(c->why, sizeof(c->why),
-			 "chosen with --pin iommufd (the IOAS pins pages only while a device is attached to it)");
+			 "iommufd asked for (the IOAS pins pages only while a device is attached to it)");
 		break;
 	default:
-		snprintf(c->why, sizeof(c->why), "chosen with --pin %s", pin_backend_name(opt->backend));
+		snprintf(c->why, sizeof(c->why), "%s asked for", pin_backend_name(opt->backend));
 		break;
 	}
 	if (c->backend == PIN_VFIO && !opt->vfio_device) {
 		free(c);
 		return err_set(e, -EINVAL,
-			       "the vfio backend needs a PCI device: pass --vfio ADDR (e.g. --vfio 0000:00:03.0)");
+			       "the vfio backend needs a PCI device bound to vfio-pci (DDDD:BB:DD.F, e.g. 0000:00:03.0)");
 	}
 	c->ops = ops_for(c->backend);
 	if (!c->ops) {

@@ -109,7 +109,7 @@ static int iommufd_open(struct pin_container *c, const struct pin_options *opt, 
 	if (!pin_iommufd_present())
 		return err_set(e, -ENODEV,
 			       "iommufd is unavailable: /dev/iommu does not exist (Linux 6.2+ with "
-			       "CONFIG_IOMMUFD); use --pin io_uring or vfio");
+			       "CONFIG_IOMMUFD); pin with io_uring or vfio instead");
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return err_set(e, -ENOMEM, "out of memory allocating the iommufd backend");

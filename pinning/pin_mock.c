@@ -23,8 +23,8 @@ static int mock_map(struct pin_container *c, struct pin_mapping *m, struct err *
 
 	if (c->backend == PIN_NONE)
 		return err_set(e, -EOPNOTSUPP,
-			       "--pin none pins nothing, so no IOVA can be mapped for device DMA: "
-			       "choose --pin auto, io_uring, vfio or iommufd");
+			       "the none backend pins nothing, so no IOVA can be mapped for device DMA: "
+			       "choose auto, io_uring, vfio or iommufd");
 	if (fail) {
 		c->mock_fail_next = 0;
 		if (fail == -ENOMEM)

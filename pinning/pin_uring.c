@@ -69,7 +69,7 @@ static int uring_open(struct pin_container *c, const struct pin_options *opt, st
 		if (ret == -ENOSYS || ret == -EPERM)
 			return err_set(e, -ENODEV,
 				       "io_uring is unavailable (%s): enable it (sysctl kernel.io_uring_disabled=0) "
-				       "or choose --pin vfio/iommufd", strerror(-ret));
+				       "or pin with vfio or iommufd", strerror(-ret));
 		return err_set(e, ret, "io_uring_queue_init failed: %s", strerror(-ret));
 	}
 	/* Sparse tables and per-buffer updates: Linux 5.19 (IORING_RSRC_REGISTER_SPARSE).
@@ -219,7 +219,7 @@ static int map_error(const struct pin_mapping *m, int ret, struct err *e)
 		return err_set(e, -EOPNOTSUPP,
 			       "this kernel refuses io_uring registered buffers on %s at 0x%" PRIx64 " (%s): "
 			       "io_uring pins file-backed memory other than shmem and hugetlbfs only "
-			       "since Linux 6.5; pin through VFIO instead (--pin vfio --vfio DDDD:BB:DD.F) "
+			       "since Linux 6.5; pin through VFIO instead (with a PCI device bound to vfio-pci) "
 			       "or use a shmem/hugetlb backing",
 			       size_format(m->size, sz, sizeof(sz)), m->vaddr, strerror(-ret));
 	if (ret == -EFAULT)

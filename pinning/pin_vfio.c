@@ -128,7 +128,7 @@ static int vfio_open(struct pin_container *c, const struct pin_options *opt, str
 	if (access("/dev/vfio/vfio", F_OK))
 		return err_set(e, -ENODEV,
 			       "VFIO is unavailable: /dev/vfio/vfio does not exist; load vfio-pci and "
-			       "vfio_iommu_type1 (modprobe vfio-pci) or use --pin io_uring");
+			       "vfio_iommu_type1 (modprobe vfio-pci) or pin with io_uring");
 	ret = group_of(opt->vfio_device, &group_nr, e);
 	if (ret)
 		return ret;

@@ -14,15 +14,15 @@ int guest_params_layout(const struct guest_mem *gm, unsigned nr_cpus, uint32_t f
 
 	memset(p, 0, sizeof(*p));
 	if (nr_cpus == 0 || nr_cpus > GUEST_MAX_CPUS)
-		return err_set(e, -EINVAL, "the built-in guest supports 1 to %d vCPUs, not %u: change --cpus",
+		return err_set(e, -EINVAL, "the built-in guest supports 1 to %d vCPUs, not %u",
 			       GUEST_MAX_CPUS, nr_cpus);
 	if (gm->ram_bytes < GUEST_RESERVED_BYTES + reserve_tail_bytes)
-		return err_set(e, -EINVAL, "guest RAM of %s leaves nothing for the workload: use a larger --mem-size",
+		return err_set(e, -EINVAL, "guest RAM of %s leaves nothing for the workload: give the guest more RAM",
 			       size_format(gm->ram_bytes, a, sizeof(a)));
 	usable = gm->ram_bytes - GUEST_RESERVED_BYTES - reserve_tail_bytes;
 	per_cpu = usable / nr_cpus / GUEST_MEM_PAGE_BYTES * GUEST_MEM_PAGE_BYTES;
 	if (per_cpu == 0)
-		return err_set(e, -EINVAL, "guest RAM of %s is too small for %u vCPUs (each needs 2 MiB beyond the 2 MiB boot area): use --mem-size %s or more, or fewer --cpus",
+		return err_set(e, -EINVAL, "guest RAM of %s is too small for %u vCPUs (each needs 2 MiB beyond the 2 MiB boot area): give it %s or more, or use fewer vCPUs",
 			       size_format(gm->ram_bytes, a, sizeof(a)), nr_cpus,
 			       size_format(GUEST_RESERVED_BYTES + reserve_tail_bytes +
 					   nr_cpus * GUEST_MEM_PAGE_BYTES, b, sizeof(b)));
@@ -34,7 +34,7 @@ int guest_params_layout(const struct guest_mem *gm, unsigned nr_cpus, uint32_t f
 	p->work_bytes_per_cpu = per_cpu;
 	if (work_cap_bytes) {
 		if (work_cap_bytes < GUEST_MEM_PAGE_BYTES)
-			return err_set(e, -EINVAL, "a pattern area of %s is below 2 MiB: use --work-size 2M or more",
+			return err_set(e, -EINVAL, "a pattern area of %s is below 2 MiB: ask for 2M or more",
 				       size_format(work_cap_bytes, a, sizeof(a)));
 		if (work_cap_bytes < per_cpu)
 			p->work_bytes_per_cpu = work_cap_bytes / GUEST_MEM_PAGE_BYTES * GUEST_MEM_PAGE_BYTES;

@@ -82,7 +82,9 @@ static void undo_guest(struct run_session *s)
 	s->guest = NULL;
 }
 
-static int stage_memory(struct run_session *s, struct err *e)
+/* The machine map, the guest's windows in it and guest RAM on the backing: all checked
+ * before KVM is opened, so a bad size is reported on any machine. */
+static int stage_layout(struct run_session *s, struct err *e)
 {
 	uint64_t ram = s->cfg->mem_size ? s->cfg->mem_size : s->backing.size;
 	int ret;
@@ -94,8 +96,13 @@ static int stage_memory(struct run_session *s, struct err *e)
 		ret = guest_mem_plan(&s->map, &s->mem, e);
 	if (!ret)
 		ret = guest_mem_attach(&s->mem, &s->backing, e);
-	if (!ret)
-		ret = guest_mem_register(&s->mem, s->vm.vm_fd, e);
+	return ret;
+}
+
+static int stage_memslots(struct run_session *s, struct err *e)
+{
+	int ret = guest_mem_register(&s->mem, s->vm.vm_fd, e);
+
 	s->t.map_end_ns = now_ns();
 	return ret;
 }
@@ -239,9 +246,10 @@ static const struct session_stage {
 	void (*undo)(struct run_session *s);
 } stages[] = {
 	{ "backing", stage_backing, undo_backing },
-	{ "kvm", stage_kvm, undo_kvm },
 	{ "guest", stage_guest, undo_guest },
-	{ "memory", stage_memory, NULL },	/* memslots go with the VM fd */
+	{ "layout", stage_layout, NULL },
+	{ "kvm", stage_kvm, undo_kvm },
+	{ "memslots", stage_memslots, NULL },	/* memslots go with the VM fd */
 	{ "pinning", session_pin_setup, session_pin_undo },	/* vmm/session_pin.c */
 	{ "devices", stage_devices, undo_devices },
 	{ "vcpus", stage_vcpus, undo_vcpus },

@@ -1,7 +1,8 @@
 /* One run of a VM: every resource of the run, set up by a table of {setup, undo} stages
  * run in order and unwound in reverse from wherever it stopped.
- *   backing -> kvm -> memory map + memslots -> guest -> pinning + validator -> devices
- *   -> vcpus -> boot ... run ... stop -> collect -> unwind (unpin, release check) -> judge
+ *   backing -> guest -> layout (machine map, guest RAM) -> kvm -> memslots -> pinning +
+ *   validator -> devices -> vcpus -> boot ... run ... stop -> collect -> unwind (unpin,
+ *   release check) -> judge
  * The guest is known only through its interface (vmm/guest.h). */
 #ifndef DAXVM_VMM_SESSION_H
 #define DAXVM_VMM_SESSION_H

@@ -45,7 +45,7 @@ int vcpu_create(struct vcpu *v, const struct vm *vm, unsigned index, struct vcpu
 	if (v->fd < 0) {
 		code = -errno;
 		v->fd = -1;
-		return err_set(e, code, "KVM_CREATE_VCPU %u failed: %s: use fewer --cpus", index,
+		return err_set(e, code, "KVM_CREATE_VCPU %u failed: %s: use fewer vCPUs", index,
 			       strerror(-code));
 	}
 	v->run_bytes = vm->vcpu_mmap_bytes;

@@ -110,9 +110,9 @@ int x86_boot_prepare(const struct guest_mem *gm, unsigned nr_cpus, struct x86_bo
 	uint64_t end = x86_address_space_end(gm);
 
 	if (!boot)
-		return err_set(e, -EINVAL, "guest RAM does not cover the 2 MiB boot area: use a larger --mem-size");
+		return err_set(e, -EINVAL, "guest RAM does not cover the 2 MiB boot area: give the guest more RAM");
 	if (nr_cpus == 0 || nr_cpus > GUEST_MAX_CPUS)
-		return err_set(e, -EINVAL, "the built-in guest supports 1 to %d vCPUs, not %u: change --cpus",
+		return err_set(e, -EINVAL, "the built-in guest supports 1 to %d vCPUs, not %u",
 			       GUEST_MAX_CPUS, nr_cpus);
 	if (guest_image_size < sizeof(h))
 		return err_set(e, -ENOEXEC, "the embedded guest image is truncated: rebuild daxvm");
@@ -122,7 +122,7 @@ int x86_boot_prepare(const struct guest_mem *gm, unsigned nr_cpus, struct x86_bo
 		return err_set(e, -ENOEXEC, "the embedded guest image has a bad header or does not fit below 0x%llx: rebuild daxvm",
 			       (unsigned long long)GUEST_STACKS_GPA);
 	if (X86_PD_GPA + ((end + (1ULL << 30) - 1) >> 30) * 0x1000 > GUEST_IMAGE_GPA)
-		return err_set(e, -E2BIG, "guest address space too large for the boot page tables: use a smaller --mem-size");
+		return err_set(e, -E2BIG, "guest address space too large for the boot page tables: give the guest less RAM");
 
 	/* RAM on a reused device holds old data: every table starts from zero. */
 	memset(boot, 0, GUEST_RESERVED_BYTES);

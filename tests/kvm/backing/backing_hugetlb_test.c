@@ -35,7 +35,7 @@ static void test_short_pool(void)
 	snprintf(want, sizeof(want), "memfd-huge needs %llu free 2 MiB hugepages, the pool has %ld free",
 		 (unsigned long long)(size / (2 * MiB)), available_pages());
 	TEST_ASSERT(strstr(e.msg, want), "message '%s' lacks '%s'", e.msg, want);
-	TEST_ASSERT(strstr(e.msg, "> /proc/sys/vm/nr_hugepages") && strstr(e.msg, "--mem memfd"),
+	TEST_ASSERT(strstr(e.msg, "> /proc/sys/vm/nr_hugepages") && strstr(e.msg, "memfd backing"),
 		    "message lacks the fixes: %s", e.msg);
 	TEST_ASSERT(bk_read_long(POOL) == pool, "pool changed without may_grow_pool");
 	TEST_ASSERT(b.fd == -1 && !b.host && bk_count_fds() == fds_before, "left an fd or mapping");

@@ -115,7 +115,7 @@ static void test_tmpfs(void)
 	TEST_ASSERT(access(path, F_OK) != 0, "refused new file left behind");
 	write_file(path, "");
 	TEST_ASSERT(truncate(path, 8 * MiB) == 0, "truncate");
-	open_fails(path, 16 * MiB, -EINVAL, "use --mem-size 8 MiB or less");
+	open_fails(path, 16 * MiB, -EINVAL, "ask for 8 MiB or less");
 	TEST_ASSERT(stat(path, &st) == 0 && st.st_size == (off_t)(8 * MiB), "file resized");
 	unlink(path);
 }
