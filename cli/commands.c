@@ -15,8 +15,8 @@ static const char exit_status[] = "Exit status: 0 PASS, 1 a check failed, 2 usag
 void daxvm_usage(FILE *out)
 {
 	fprintf(out, "usage: daxvm COMMAND [OPTIONS]\n\n");
-	fprintf(out, "A small KVM VMM whose guest RAM lives on device-dax (or a stand-in backing),\n"
-		     "pinned for device DMA and validated while the guest runs.\n\ncommands:\n");
+	opts_paragraphs(out, about);
+	fprintf(out, "\ncommands:\n");
 	for (size_t i = 0; i < daxvm_nr_commands; i++)
 		fprintf(out, "  %-11s %s\n", daxvm_commands[i].opts->name, daxvm_commands[i].opts->summary);
 	fprintf(out, "\n'daxvm COMMAND --help' describes each command's options.\n%s\n", exit_status);

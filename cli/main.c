@@ -21,7 +21,10 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < daxvm_nr_commands; i++)
 		if (!strcmp(argv[1], daxvm_commands[i].opts->name))
 			return daxvm_commands[i].main(argc - 1, argv + 1);
-	fprintf(stderr, "daxvm: unknown command '%s': use 'run' or 'pin-check' (see daxvm --help)\n",
-		argv[1]);
+	fprintf(stderr, "daxvm: unknown command '%s': use ", argv[1]);
+	for (size_t i = 0; i < daxvm_nr_commands; i++)
+		fprintf(stderr, "%s'%s'", i == 0 ? "" : i + 1 == daxvm_nr_commands ? " or " : ", ",
+			daxvm_commands[i].opts->name);
+	fprintf(stderr, " (see daxvm --help)\n");
 	return EXIT_USAGE;
 }

@@ -152,11 +152,14 @@ int opts_parse(const struct opt_command *c, int argc, char **argv, void *target,
 		int ret;
 
 		if (!strncmp(arg, "--", 2) && arg[2]) {
+			size_t len;
+
 			eq = strchr(arg, '=');
-			o = find_long(c, arg, eq ? (size_t)(eq - arg) : strlen(arg));
+			len = eq ? (size_t)(eq - arg) : strlen(arg);
+			o = find_long(c, arg, len);
 			if (!o)
 				return err_set(e, -EINVAL, "unknown option '%.*s': see daxvm %s --help",
-					       (int)(eq ? eq - arg : (int)strlen(arg)), arg, c->name);
+					       (int)len, arg, c->name);
 		} else if (arg[0] == '-' && arg[1] && !arg[2]) {
 			o = find_short(c, arg[1]);
 			if (!o)
@@ -274,7 +277,7 @@ static void reflow(FILE *out, const char *text, int col, int indent)
 	fputc('\n', out);
 }
 
-static void reflow_paragraphs(FILE *out, const char *text)
+void opts_paragraphs(FILE *out, const char *text)
 {
 	char *copy = strdup(text), *para = copy, *next;
 
@@ -301,7 +304,7 @@ void opts_usage(const struct opt_command *c, FILE *out)
 	char vbuf[256], hbuf[1024];
 
 	fprintf(out, "usage: daxvm %s [OPTIONS]\n\n", c->name);
-	reflow_paragraphs(out, c->description);
+	opts_paragraphs(out, c->description);
 	fprintf(out, "\noptions:\n");
 	for (size_t i = 0; i < c->nr_opts; i++) {
 		const struct opt *o = &c->opts[i];
@@ -319,7 +322,7 @@ void opts_usage(const struct opt_command *c, FILE *out)
 		reflow(out, opts_help_text(c, o, hbuf, sizeof(hbuf)), HELP_COLUMN, HELP_COLUMN);
 	}
 	fputc('\n', out);
-	reflow_paragraphs(out, c->exit_status);
+	opts_paragraphs(out, c->exit_status);
 }
 
 void opts_roff(const char *text, FILE *out)

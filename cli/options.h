@@ -74,6 +74,9 @@ const char *opts_default_text(const struct opt_command *c, const struct opt *o, 
 /* o's help with its default: "vCPUs, 1 to 64 (default 2)". What --help and the man page say. */
 const char *opts_help_text(const struct opt_command *c, const struct opt *o, char *buf, size_t len);
 
+/* text as --help prints prose: paragraphs split at "\n\n", each reflowed to 80 columns. */
+void opts_paragraphs(FILE *out, const char *text);
+
 /* 'daxvm NAME --help'. */
 void opts_usage(const struct opt_command *c, FILE *out);
 
