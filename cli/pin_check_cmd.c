@@ -1,7 +1,6 @@
 /* daxvm pin-check: map a backing, touch it, pin it, validate the pins over time, unpin and
  * check the release, all without a guest. The pmem lab runs it on real /dev/dax0.0. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,160 +15,13 @@
 #include "pinning/pin.h"
 #include "validate/validate.h"
 #include "cli/commands.h"
+#include "cli/pin_check_options.h"
 
 static volatile sig_atomic_t stop_signal;
 
 static void on_signal(int sig)
 {
 	stop_signal = sig;
-}
-
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: daxvm pin-check [OPTIONS]\n"
-		"\n"
-		"Maps guest-RAM backing memory, touches it, pins it for device DMA, validates the pins\n"
-		"while it holds them, unpins, and checks that every pin was released. No guest runs.\n"
-		"\n"
-		"options:\n"
-		"  --mem BACKING            /dev/daxX.Y, a hugetlbfs or tmpfs file, memfd, memfd-huge or\n"
-		"                           anon (default: the first devdax device, else the best stand-in)\n"
-		"  --mem-size SIZE          bytes to map, e.g. 512M, 2G (default: the device size for\n"
-		"                           devdax, else the backing's default)\n"
-		"  --pin BACKEND            auto, io_uring, vfio, iommufd or none (default auto: vfio when\n"
-		"                           --vfio is given, else io_uring; iommufd pins only while a device\n"
-		"                           is attached to its IOAS, which pin-check does not do)\n"
-		"  --vfio ADDR              PCI device (DDDD:BB:DD.F) whose IOMMU group the vfio container uses\n"
-		"  --hold SEC               how long to hold the pins while sampling (default 1; fractions ok)\n"
-		"  --validate-interval MS   PFN sampling period (default 100; 0 = snapshot and final sweep only)\n"
-		"  --window PAGES           pages re-checked per sample (default 65536; a full sweep of a big\n"
-		"                           backing takes several samples)\n"
-		"  --report FILE.json       write the JSON report (backing.*, pinning.*, validation.*, timing.*)\n"
-		"  -h, --help               show this help\n"
-		"\n"
-		"Checks: pin counts (this process's VmPin/VmLck exactly, /proc/vmstat nr_foll_pin_acquired at\n"
-		"least the pages pinned), every backing page present at an unchanged PFN, devdax PFNs inside the\n"
-		"device's physical ranges, and no pin left after unpinning. Needs root for PFNs and vm.stat_refresh.\n"
-		"\n"
-		"Exit status: 0 every check held, 1 a check failed (or SIGINT/SIGTERM: pins are released\n"
-		"first), 2 usage or environment error.\n");
-}
-
-struct opts {
-	const char *mem, *vfio, *report;
-	uint64_t mem_size, window;
-	enum pin_backend backend;
-	double hold_s;
-	unsigned interval_ms;
-};
-
-static int parse_u64(const char *opt, const char *arg, uint64_t *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoull(arg, &end, 10);
-	if (errno || end == arg || *end || arg[0] == '-') {
-		fprintf(stderr, "daxvm pin-check: %s '%s' is not a whole number\n", opt, arg);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int parse_args(int argc, char **argv, struct opts *o)
-{
-	static const struct option longopts[] = {
-		{ "mem", required_argument, NULL, 'm' },      { "mem-size", required_argument, NULL, 's' },
-		{ "pin", required_argument, NULL, 'p' },      { "vfio", required_argument, NULL, 'v' },
-		{ "hold", required_argument, NULL, 'H' },     { "validate-interval", required_argument, NULL, 'i' },
-		{ "window", required_argument, NULL, 'w' },   { "report", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },	      { 0 },
-	};
-	uint64_t u;
-	char *end;
-	int ch;
-
-	*o = (struct opts){ .backend = PIN_AUTO, .hold_s = 1.0, .interval_ms = 100 };
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'm':
-			o->mem = optarg;
-			break;
-		case 's':
-			if (size_parse(optarg, &o->mem_size) || !o->mem_size) {
-				fprintf(stderr, "daxvm pin-check: --mem-size '%s' is not a size: use e.g. 256M or 2G\n",
-					optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'p':
-			if (pin_backend_parse(optarg, &o->backend) || o->backend == PIN_MOCK) {
-				fprintf(stderr, "daxvm pin-check: --pin '%s' is unknown: use auto, io_uring, vfio, iommufd or none\n",
-					optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'v':
-			o->vfio = optarg;
-			break;
-		case 'H':
-			errno = 0;
-			o->hold_s = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(o->hold_s >= 0) || o->hold_s > 86400 * 7) {
-				fprintf(stderr, "daxvm pin-check: --hold '%s' is not a number of seconds (0 to 604800)\n",
-					optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'i':
-			if (parse_u64("--validate-interval", optarg, &u))
-				return -EINVAL;
-			if (u > 3600000) {
-				fprintf(stderr, "daxvm pin-check: --validate-interval %s ms is over an hour\n", optarg);
-				return -EINVAL;
-			}
-			o->interval_ms = (unsigned)u;
-			break;
-		case 'w':
-			if (parse_u64("--window", optarg, &o->window) || !o->window) {
-				if (!o->window)
-					fprintf(stderr, "daxvm pin-check: --window must be at least 1 page\n");
-				return -EINVAL;
-			}
-			break;
-		case 'r':
-			o->report = optarg;
-			break;
-		case 'h':
-			return 1;
-		case ':':
-			fprintf(stderr, "daxvm pin-check: %s needs a value (see daxvm pin-check --help)\n",
-				argv[optind - 1]);
-			return -EINVAL;
-		default:
-			fprintf(stderr, "daxvm pin-check: unknown option '%s' (see daxvm pin-check --help)\n",
-				argv[optind - 1]);
-			return -EINVAL;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "daxvm pin-check: unexpected argument '%s' (see daxvm pin-check --help)\n",
-			argv[optind]);
-		return -EINVAL;
-	}
-	if (o->vfio && o->backend != PIN_VFIO && o->backend != PIN_AUTO) {
-		fprintf(stderr, "daxvm pin-check: --vfio only applies to --pin vfio or auto\n");
-		return -EINVAL;
-	}
-	if (o->backend == PIN_NONE) {
-		fprintf(stderr, "daxvm pin-check: --pin none pins nothing, so there is nothing to check: "
-				"choose auto, io_uring, vfio or iommufd\n");
-		return -EINVAL;
-	}
-	return 0;
 }
 
 static double now_ms(void)
@@ -264,7 +116,7 @@ int cmd_pin_check(int argc, char **argv)
 	struct validate_counts n;
 	struct check_region region = { .b = &b };
 	struct err e = { 0 };
-	struct opts o;
+	struct pin_check_options o;
 	char reason[512] = "", s1[32], s2[32];
 	double t0, touch_ms;
 	uint64_t unmapped = 0;
@@ -273,13 +125,14 @@ int cmd_pin_check(int argc, char **argv)
 
 	memset(&b, 0, sizeof(b));
 	b.fd = -1;
-	ret = parse_args(argc, argv, &o);
-	if (ret > 0) {
-		usage(stdout);
+	if (pin_check_options_parse(argc, argv, &o, &e)) {
+		fprintf(stderr, "daxvm pin-check: %s\n", e.msg);
+		return EXIT_USAGE;
+	}
+	if (o.help) {
+		pin_check_options_usage(stdout);
 		return EXIT_PASS;
 	}
-	if (ret < 0)
-		return EXIT_USAGE;
 	stop_signal = 0;
 	install_signals(&old_int, &old_term);
 

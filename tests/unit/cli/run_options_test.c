@@ -1,5 +1,7 @@
-/* 'daxvm run' option parsing: defaults, both spellings, every bad-input message. */
+/* 'daxvm run' option parsing: defaults, both spellings, every bad-input message, and that the
+ * cli leaves the backend auto-choice to pinning. */
 #include "guest/abi.h"
+#include "pinning/pin.h"
 #include "test.h"
 #include "cli/run_options.h"
 
@@ -66,6 +68,47 @@ int main(void)
 	expect_error(PARSE(&o, &e, "--inject", "nmi"), &e, "ud, triple-fault, bad-mmio, hang or corrupt");
 	err_reset(&e);
 	expect_error(PARSE(&o, &e, "--inject", "ud", "--inject", "triple-fault"), &e, "one fault");
+
+	/* Backend names come from pinning; the test-only mock is not offered to users. */
+	err_reset(&e);
+	expect_error(PARSE(&o, &e, "--pin", "mock"), &e, "--pin 'mock' is not a pinning backend: use auto, io_uring, vfio, iommufd or none");
+	TEST_ASSERT(PARSE(&o, &e, "--pin=iommufd") == 0 && o.cfg.pin == PIN_IOMMUFD &&
+		    !strcmp(o.cfg.pin_name, "iommufd"), "iommufd");
+	/* --vfio under auto stays auto: pin_container_open makes that choice, not the cli. */
+	TEST_ASSERT(PARSE(&o, &e, "--vfio", "0000:00:03.0") == 0 && o.cfg.pin == PIN_AUTO &&
+		    !strcmp(o.cfg.vfio, "0000:00:03.0"), "vfio under auto: %s", e.msg);
+	TEST_ASSERT(PARSE(&o, &e, "--pin", "vfio", "--vfio=0000:00:03.0") == 0 && o.cfg.pin == PIN_VFIO,
+		    "pin vfio: %s", e.msg);
+	err_reset(&e);
+	expect_error(PARSE(&o, &e, "--pin", "vfio"), &e, "--pin vfio needs a device: add --vfio");
+	err_reset(&e);
+	expect_error(PARSE(&o, &e, "--vfio", "00:03.0"), &e, "--vfio '00:03.0' is not a PCI address");
+
+	/* --pin none turns the DMA stress off; --dma takes on or off. */
+	TEST_ASSERT(PARSE(&o, &e, "--pin", "none", "--dma", "on") == 0 && !o.cfg.dma, "none: no dma");
+	TEST_ASSERT(PARSE(&o, &e, "--dma=off") == 0 && !o.cfg.dma, "dma off");
+	err_reset(&e);
+	expect_error(PARSE(&o, &e, "--dma", "maybe"), &e, "--dma 'maybe' is neither on nor off");
+
+	/* Flags take no value; counts keep their bounds. */
+	TEST_ASSERT(PARSE(&o, &e, "--grow-pool") == 0 && o.cfg.grow_pool, "grow-pool");
+	TEST_ASSERT(PARSE(&o, &e, "--mem", "memfd") == 0 && !o.cfg.grow_pool, "grow-pool off by default");
+	err_reset(&e);
+	expect_error(PARSE(&o, &e, "--grow-pool=yes"), &e, "--grow-pool takes no value");
+	TEST_ASSERT(PARSE(&o, &e, "--dma-queues", "8", "--validate-interval=250", "--hang-timeout", "2.5",
+			  "--dma-media", "/tmp/m") == 0 && o.cfg.dma_queues == 8 &&
+		    o.cfg.validate_interval_ms == 250 && o.cfg.hang_s == 2.5 &&
+		    !strcmp(o.cfg.dma_media, "/tmp/m"), "dma and validator values: %s", e.msg);
+	err_reset(&e);
+	expect_error(PARSE(&o, &e, "--dma-queues", "9"), &e, "--dma-queues 9 is out of range: use 1 to 8");
+	err_reset(&e);
+	expect_error(PARSE(&o, &e, "--validate-interval", "0"), &e, "use 1 to 60000");
+	err_reset(&e);
+	expect_error(PARSE(&o, &e, "--report="), &e, "--report is empty");
+	err_reset(&e);
+	expect_error(PARSE(&o, &e, "-x"), &e, "unknown option '-x'");
+	err_reset(&e);
+	expect_error(PARSE(&o, &e, "--cpus=4", "--mem"), &e, "--mem needs a value: see daxvm run --help");
 	printf("PASS: run options\n");
 	return T_PASS;
 }
