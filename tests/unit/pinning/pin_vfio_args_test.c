@@ -40,7 +40,7 @@ int main(void)
 	struct err e = { 0 };
 
 	check_addresses();
-	expect_open_fails(&opt, -EINVAL, "--vfio");
+	expect_open_fails(&opt, -EINVAL, "needs a PCI device");
 	opt.vfio_device = "00:03.0";
 	expect_open_fails(&opt, -EINVAL, "not a PCI address");
 	opt.vfio_device = "0000:00:1f.7";
