@@ -1,5 +1,7 @@
 /* The vfio backend: a /dev/vfio/vfio container with the type1v2 IOMMU, attached through
- * the IOMMU group of the PCI device given by address. The kernel pins on VFIO_IOMMU_MAP_DMA. */
+ * the IOMMU group of the PCI device given by address. The kernel pins on VFIO_IOMMU_MAP_DMA.
+ * The container owns the group; the device itself (its VFIO device fd) belongs to the
+ * devices layer (devices/vfio_device.c), which opens it through pin_vfio_group_fd(). */
 #include "pinning/pin_backend.h"
 
 #include <errno.h>
@@ -18,7 +20,6 @@
 struct vfio_state {
 	int container;			/* /dev/vfio/vfio */
 	int group;			/* /dev/vfio/N */
-	int device;			/* VFIO_GROUP_GET_DEVICE_FD */
 	struct pin_info info;		/* from VFIO_IOMMU_GET_INFO at open */
 };
 
@@ -135,7 +136,7 @@ static int vfio_open(struct pin_container *c, const struct pin_options *opt, str
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return err_set(e, -ENOMEM, "out of memory allocating the vfio backend");
-	s->group = s->device = -1;
+	s->group = -1;
 	s->container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
 	if (s->container < 0) {
 		ret = err_set(e, -errno, "cannot open /dev/vfio/vfio: %s (run as root)", strerror(errno));
@@ -168,12 +169,6 @@ static int vfio_open(struct pin_container *c, const struct pin_options *opt, str
 			      group_nr, strerror(errno));
 		goto fail;
 	}
-	s->device = ioctl(s->group, VFIO_GROUP_GET_DEVICE_FD, opt->vfio_device);
-	if (s->device < 0) {
-		ret = err_set(e, -errno, "VFIO_GROUP_GET_DEVICE_FD for %s failed: %s", opt->vfio_device,
-			      strerror(errno));
-		goto fail;
-	}
 	ret = read_info(s, e);
 	if (ret)
 		goto fail;
@@ -181,8 +176,6 @@ static int vfio_open(struct pin_container *c, const struct pin_options *opt, str
 	c->max_mappings = s->info.dma_avail;
 	return 0;
 fail:
-	if (s->device >= 0)
-		close(s->device);
 	if (s->group >= 0)
 		close(s->group);
 	if (s->container >= 0)
@@ -195,8 +188,8 @@ static void vfio_close(struct pin_container *c)
 {
 	struct vfio_state *s = c->priv;
 
-	/* Closing the last fd of the container unmaps and unpins whatever is left. */
-	close(s->device);
+	/* Closing the last fd of the container unmaps and unpins whatever is left (devices
+	 * opened from the group must be closed first: they hold the group busy). */
 	close(s->group);
 	close(s->container);
 	free(s);
@@ -256,11 +249,11 @@ static void vfio_info(struct pin_container *c, struct pin_info *info)
 	memcpy(info->iova_ranges, s->info.iova_ranges, sizeof(info->iova_ranges));
 }
 
-int pin_vfio_device_fd(struct pin_container *c)
+int pin_vfio_group_fd(struct pin_container *c)
 {
 	if (c->backend != PIN_VFIO)
 		return -ENODEV;
-	return ((struct vfio_state *)c->priv)->device;
+	return ((struct vfio_state *)c->priv)->group;
 }
 
 const struct pin_backend_ops pin_vfio_ops = {
