@@ -6,6 +6,7 @@
 #include "memory/backing.h"
 #include "validate/validate.h"
 #include "pin_kvm_util.h"
+#include "kvm/common/host_require.h"
 
 int main(void)
 {
@@ -21,8 +22,8 @@ int main(void)
 	char reason[512] = "";
 	int fd;
 
-	t_require_kvm();
-	TEST_REQUIRE(geteuid() == 0, "feature missing: root (PFNs and compact_memory)");
+	t_require_root("PFNs and compact_memory");
+	t_require_io_uring();
 	TEST_REQUIRE(access("/proc/sys/vm/compact_memory", W_OK) == 0, "feature missing: CONFIG_COMPACTION");
 	TEST_ASSERT(backing_open(&req, &b, &e) == 0, "memfd: %s", e.msg);
 	memset(b.host, 0x5c, b.size);
