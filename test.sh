@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test suite: unit, kvm, fuzz and lab on the
-# normal build, then unit and kvm again on an ASan+UBSan build. Ends with "N passed, N failed".
+# Installs what is missing, builds, and runs every test suite: unit, host, kvm, fuzz and lab on
+# the normal build, then unit, host and kvm again on an ASan+UBSan build. Ends with
+# "N passed, N failed, N skipped". Suites: unit (no kernel feature), host (root and io_uring on
+# this kernel, no KVM), kvm (/dev/kvm), fuzz (seeded random inputs), lab (the QEMU pmem lab).
 set -uo pipefail
 cd "$(dirname "$0")"
 
@@ -8,9 +10,10 @@ scripts/setup.sh build || exit 2
 scripts/setup.sh build-san -Db_sanitize=address,undefined -Db_lundef=false -Dlab=disabled || exit 2
 
 status=0
-meson test -C build --print-errorlogs --num-processes 2 || status=1
+meson test -C build --print-errorlogs --num-processes 2 \
+	--suite unit --suite host --suite kvm --suite fuzz --suite lab || status=1
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	meson test -C build-san --print-errorlogs --num-processes 2 --suite unit --suite kvm || status=1
+	meson test -C build-san --print-errorlogs --num-processes 2 --suite unit --suite host --suite kvm || status=1
 
 # One closing line over both runs, counted from meson's own logs.
 python3 - build/meson-logs/testlog.json build-san/meson-logs/testlog.json <<'PY'

@@ -6,6 +6,7 @@
 #include <sys/statfs.h>
 
 #include "backing_check.h"
+#include "kvm/common/host_require.h"
 
 #define MiB (1ULL << 20)
 
@@ -100,7 +101,7 @@ int main(int argc, char **argv)
 	struct statfs fs;
 	int fds_before;
 
-	t_require_kvm();
+	t_require_io_uring();
 	TEST_ASSERT(statfs(dir, &fs) == 0, "statfs %s", dir);
 	TEST_REQUIRE(fs.f_type != 0x01021994 && fs.f_type != 0x958458f6,
 		     "feature missing: %s is on tmpfs, not a disk filesystem", dir);

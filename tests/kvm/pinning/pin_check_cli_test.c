@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "test.h"
+#include "kvm/common/host_require.h"
 
 static const char *daxvm, *dir;
 
@@ -62,8 +63,8 @@ int main(int argc, char **argv)
 	const char *text;
 	int rc;
 
-	t_require_kvm();
-	TEST_REQUIRE(geteuid() == 0, "feature missing: root (pin-check reads PFNs)");
+	t_require_root("pin-check reads PFNs");
+	t_require_io_uring();
 	TEST_ASSERT(argc > 2, "usage: %s DAXVM TMPDIR", argv[0]);
 	daxvm = argv[1];
 	dir = argv[2];

@@ -8,6 +8,7 @@
 
 #include "validate/validate.h"
 #include "pin_kvm_util.h"
+#include "kvm/common/host_require.h"
 
 #define SZ (16ull << 20)
 #define IOVA 0x40000000ull
@@ -65,8 +66,8 @@ int main(void)
 {
 	char *mem;
 
-	t_require_kvm();
-	TEST_REQUIRE(geteuid() == 0, "feature missing: root (vm.stat_refresh and PFNs)");
+	t_require_root("vm.stat_refresh and PFNs");
+	t_require_io_uring();
 	mem = mmap(NULL, SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	TEST_ASSERT(mem != MAP_FAILED, "mmap");
 	memset(mem, 9, SZ);

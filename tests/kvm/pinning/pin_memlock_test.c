@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include "pin_kvm_util.h"
+#include "kvm/common/host_require.h"
 
 #define LIMIT (1ull << 20)
 
@@ -75,8 +76,8 @@ int main(void)
 	int status;
 	pid_t pid;
 
-	t_require_kvm();
-	TEST_REQUIRE(geteuid() == 0, "feature missing: root (to drop CAP_IPC_LOCK and change user in a child)");
+	t_require_root("to drop CAP_IPC_LOCK and change user in a child");
+	t_require_io_uring();
 	fflush(stdout);
 	pid = fork();
 	TEST_ASSERT(pid >= 0, "fork");

@@ -7,6 +7,7 @@
 #include "memory/backing.h"
 #include "validate/pagemap.h"
 #include "pin_kvm_util.h"
+#include "kvm/common/host_require.h"
 
 #define SZ (64ull << 20)
 
@@ -130,8 +131,8 @@ int main(int argc, char **argv)
 	struct pin_container *c;
 	struct err e = { 0 };
 
-	t_require_kvm();
-	TEST_REQUIRE(geteuid() == 0, "feature missing: root (vm.stat_refresh and PFNs)");
+	t_require_root("vm.stat_refresh and PFNs");
+	t_require_io_uring();
 	TEST_ASSERT(argc > 1, "usage: %s DIR-ON-A-DISK-FILESYSTEM", argv[0]);
 	atexit(close_open_backing);
 	signal(SIGTERM, on_signal);

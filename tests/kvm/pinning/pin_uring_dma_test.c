@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 
 #include "pin_kvm_util.h"
+#include "kvm/common/host_require.h"
 
 #define G1 (1ull << 30)
 #define RAM (G1 + (8ull << 20))
@@ -65,7 +66,8 @@ int main(void)
 	struct err e = { 0 };
 	char *buf;
 
-	t_require_kvm();
+	t_require_root("pins over 1 GiB: beyond any default memlock limit");
+	t_require_io_uring();
 	ram = mmap(NULL, RAM, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	ro = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	buf = malloc(MEDIA);

@@ -10,6 +10,7 @@
 #include "validate/pagemap.h"
 #include "validate/validate.h"
 #include "test.h"
+#include "kvm/common/host_require.h"
 
 #define SZ (8u << 20)
 
@@ -95,8 +96,8 @@ static void run(bool move_page, bool devmap_wrong)
 
 int main(void)
 {
-	t_require_kvm();
-	TEST_REQUIRE(geteuid() == 0, "feature missing: root (pagemap shows PFNs only to CAP_SYS_ADMIN)");
+	t_require_root("pagemap shows PFNs only to CAP_SYS_ADMIN");
+	t_require_io_uring();
 	run(false, false);
 	run(true, false);
 	run(false, true);

@@ -35,6 +35,15 @@ def get(rep, key):
     return v
 
 
+def get_or_none(rep, key):
+    v = rep
+    for part in key.split('.'):
+        if not isinstance(v, dict) or part not in v:
+            return None
+        v = v[part]
+    return v
+
+
 def pin_counters():
     """System-wide FOLL_PIN counters; the refresh folds the per-CPU deltas first."""
     with open('/proc/sys/vm/stat_refresh', 'w') as f:
@@ -133,11 +142,35 @@ def case_dma_anon_4cpu_1queue():
     print(out)
 
 
+def dma_areas(rep):
+    """[(cpu, gpa, bytes)] of the DMA stress areas, from dma.area_gpa.cpuN and dma.area_bytes
+    (the layout dma_engine_fill_guest_params chose; IOVA = guest-physical address)."""
+    for k in ('dma.area_gpa', 'dma.area_bytes'):
+        check(get_or_none(rep, k) is not None,
+              'report lacks %s: cannot check where the DMA areas lie (the layout is chosen in '
+              'dma_engine_fill_guest_params; the report must carry dma.area_gpa.cpuN and dma.area_bytes)' % k)
+    size = get(rep, 'dma.area_bytes')
+    areas = get(rep, 'dma.area_gpa')
+    check(isinstance(areas, dict) and areas, 'dma.area_gpa is not a cpuN -> address object: %r' % areas)
+    return sorted((int(k[3:]), v, size) for k, v in areas.items())
+
+
 def case_dma_crosses_1g():
     """1.5 GiB of RAM: the io_uring backend splits it at 1 GiB and a DMA area straddles that edge."""
     rep, out = expect_pass(['--mem', 'memfd', '--mem-size', '1536M', '--cpus', '2', '--duration', '2',
                             '--work-size', '16M'], min_samples=2)
     print(out)
+    GiB = 1 << 30
+    areas = dma_areas(rep)
+    check(len(areas) == get(rep, 'guest.vcpus'), 'one DMA area per vCPU: %s' % areas)
+    for cpu, gpa, size in areas:
+        check(size > 0 and gpa + size <= get(rep, 'guest.ram_bytes'),
+              'cpu%d area [0x%x, +0x%x) is not inside the 1.5 GiB of RAM' % (cpu, gpa, size))
+    straddle = [(cpu, gpa, size) for cpu, gpa, size in areas if gpa < GiB < gpa + size]
+    check(straddle, 'no DMA area straddles the 1 GiB edge: %s'
+          % ', '.join('cpu%d [0x%x, 0x%x)' % (c, g, g + n) for c, g, n in areas))
+    for cpu, gpa, size in straddle:
+        print('cpu%d DMA area [0x%x, 0x%x) straddles 1 GiB (0x40000000)' % (cpu, gpa, gpa + size))
 
 
 def case_pin_none():
