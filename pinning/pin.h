@@ -129,9 +129,9 @@ uint64_t pin_container_pinned_bytes(struct pin_container *c);
 typedef void (*pin_unmap_hook)(const struct pin_mapping_view *m, bool done, void *opaque);
 void pin_set_unmap_hook(struct pin_container *c, pin_unmap_hook fn, void *opaque);
 
-/* vfio only: the device fd (VFIO_GROUP_GET_DEVICE_FD) of the --vfio device, owned by the
- * container (do not close it). -ENODEV for other backends. */
-int pin_vfio_device_fd(struct pin_container *c);
+/* vfio only: the IOMMU group fd the container attached (owned by the container), from which
+ * the devices layer opens device fds (VFIO_GROUP_GET_DEVICE_FD). -ENODEV for other backends. */
+int pin_vfio_group_fd(struct pin_container *c);
 
 /* The --vfio argument: "DDDD:BB:DD.F" in lower-case hex, as sysfs names PCI devices. */
 bool pin_vfio_address_valid(const char *addr);
