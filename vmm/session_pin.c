@@ -113,7 +113,7 @@ void session_pin_summary(struct run_session *s, FILE *out)
 		     "           %s leaked; vmstat +%" PRId64 " acquired, net %" PRId64 " after unpin\n",
 		count_format(n.pinned_pages, a, sizeof(a)), s->pin_backend_name, backing_kind_name(s->backing.kind),
 		count_format(n.expected_pages, b, sizeof(b)), n.pin_ms, n.unpin_ms,
-		count_format(n.leaked_pins, c, sizeof(c)), n.vmstat_acquired_delta, n.vmstat_final_net);
+		count_format(n.leaked_pins, c, sizeof(c)), n.vmstat_pinning_acquired, n.vmstat_after_unpin_net);
 	fprintf(out, "  frames   %s pages checked in %" PRIu64 " samples: %" PRIu64 " moved, %" PRIu64
 		     " not present, %" PRIu64 " outside devmap%s\n",
 		count_format(n.pages_checked, a, sizeof(a)), n.samples, n.pfn_changes, n.not_present,
