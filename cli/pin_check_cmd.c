@@ -221,10 +221,10 @@ int cmd_pin_check(int argc, char **argv)
 	       backing_kind_name(b.kind), size_format(b.size, s1, sizeof(s1)),
 	       size_format(b.page_size, s2, sizeof(s2)), pin_backend_name(pin_container_backend(c)),
 	       n.pin_ms, n.unpin_ms);
-	printf("  pins: %" PRIu64 " held, %" PRIu64 " expected; vmstat +%" PRId64 " acquired, +%" PRId64
-	       " released at pin time; net after unpin %" PRId64 "; leaked %" PRIu64 "\n",
-	       n.pinned_pages, n.expected_pages, n.vmstat_acquired_delta, n.vmstat_released_delta,
-	       n.vmstat_final_net, n.leaked_pins);
+	printf("  pins: %" PRIu64 " held, %" PRIu64 " expected (evidence: %s); vmstat while pinning +%" PRId64
+	       " acquired, +%" PRId64 " released; vmstat net after unpin %" PRId64 "; leaked %" PRIu64 "\n",
+	       n.pinned_pages, n.expected_pages, validate_evidence_name(n.evidence), n.vmstat_pinning_acquired,
+	       n.vmstat_pinning_released, n.vmstat_after_unpin_net, n.leaked_pins);
 	printf("  frames: %" PRIu64 " samples, %" PRIu64 " pages checked, %" PRIu64 " moved, %" PRIu64
 	       " not present, %" PRIu64 " outside devmap\n",
 	       n.samples, n.pages_checked, n.pfn_changes, n.not_present, n.outside_devmap);

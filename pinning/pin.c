@@ -176,10 +176,6 @@ static size_t first_ending_after(const struct pin_container *c, uint64_t iova)
 	return lo;
 }
 
-/* Pins a mapping holds: VFIO type1 pins PFN by PFN (one per 4 KiB page); io_uring keeps
- * one per folio (6.10+ coalescing), as does the mock. */
-static uint64_t pins_held(const struct pin_container *c, const struct pin_mapping *m);
-
 static uint64_t folios_covered(uint64_t vaddr, uint64_t size, uint64_t page_size)
 {
 	uint64_t start = vaddr & ~(page_size - 1);
@@ -188,9 +184,20 @@ static uint64_t folios_covered(uint64_t vaddr, uint64_t size, uint64_t page_size
 	return (end - start) / page_size;
 }
 
+/* VFIO type1 pins PFN by PFN (vaddr_get_pfns), one pin per 4 KiB page whatever the folio
+ * size; io_uring keeps one per folio (6.10+ coalescing), as does the mock. */
+uint64_t pin_expected_pins(enum pin_backend b, uint64_t vaddr, uint64_t size, uint64_t page_size)
+{
+	if (!size)
+		return 0;
+	if (b == PIN_VFIO || page_size < PIN_MIN_PAGE)
+		page_size = PIN_MIN_PAGE;
+	return folios_covered(vaddr, size, page_size);
+}
+
 static uint64_t pins_held(const struct pin_container *c, const struct pin_mapping *m)
 {
-	return folios_covered(m->vaddr, m->size, c->backend == PIN_VFIO ? 4096 : m->page_size);
+	return pin_expected_pins(c->backend, m->vaddr, m->size, m->page_size);
 }
 
 static void view_of(const struct pin_mapping *m, struct pin_mapping_view *v)

@@ -121,6 +121,9 @@ int pin_for_each_mapping(struct pin_container *c,
 /* Pins the backend holds right now: one per backing page (folio), as the kernel counts
  * long-term pins. The mock counts the same way without pinning. */
 uint64_t pin_container_pinned_pages(struct pin_container *c);
+/* The one rule for how many long-term pins backend b holds for [vaddr, vaddr+size) of
+ * memory backed by page_size pages (the pinning layer and the validator both ask it). */
+uint64_t pin_expected_pins(enum pin_backend b, uint64_t vaddr, uint64_t size, uint64_t page_size);
 uint64_t pin_container_pinned_bytes(struct pin_container *c);
 
 /* Called just before (done = false) and after (done = true) the backend unmaps one

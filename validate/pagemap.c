@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,12 +12,18 @@
 #define PM_PAGE 4096ull
 #define PM_CHUNK 8192	/* entries per pread (64 KiB of pagemap = 32 MiB of memory) */
 
-int pagemap_open(struct err *e)
+int pagemap_open(pid_t pid, struct err *e)
 {
-	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	char path[64];
+	int fd;
 
+	if (pid <= 0 || pid == getpid())
+		snprintf(path, sizeof(path), "/proc/self/pagemap");
+	else
+		snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return err_set(e, -errno, "cannot open /proc/self/pagemap: %s", strerror(errno));
+		return err_set(e, -errno, "cannot open %s: %s", path, strerror(errno));
 	return fd;
 }
 
@@ -28,7 +35,7 @@ static int read_full(int fd, void *buf, size_t len, uint64_t off, struct err *e)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return err_set(e, n < 0 ? -errno : -EIO, "reading /proc/self/pagemap at 0x%" PRIx64
+			return err_set(e, n < 0 ? -errno : -EIO, "reading pagemap entry of 0x%" PRIx64
 				       " failed: %s", (uint64_t)(off / 8 * PM_PAGE), n < 0 ? strerror(errno) : "short read");
 		buf = (char *)buf + n;
 		len -= (size_t)n;

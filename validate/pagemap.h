@@ -1,9 +1,10 @@
-/* /proc/self/pagemap: the physical frame (PFN) behind each virtual page. */
+/* /proc/PID/pagemap: the physical frame (PFN) behind each virtual page of a process. */
 #ifndef DAXVM_VALIDATE_PAGEMAP_H
 #define DAXVM_VALIDATE_PAGEMAP_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/err.h"
 
@@ -16,8 +17,9 @@ static inline uint64_t pagemap_pfn(uint64_t entry)
 	return entry & PAGEMAP_PFN_MASK;
 }
 
-/* Opens /proc/self/pagemap; returns the fd or -errno with a sentence. */
-int pagemap_open(struct err *e);
+/* Opens /proc/PID/pagemap (pid 0 or getpid(): this process); returns the fd or -errno with
+ * a sentence. Another process's pagemap needs ptrace access to it (PTRACE_MODE_READ). */
+int pagemap_open(pid_t pid, struct err *e);
 
 /* Reads one entry per backing page for nr pages of page_size bytes starting at vaddr
  * (page aligned): for 4 KiB pages in large pread()s of consecutive entries; for large

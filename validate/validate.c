@@ -1,6 +1,7 @@
-/* The pin validator: counts pins (vmstat + this process's VmPin/VmLck), snapshots the PFN of
- * every backing page at pin time, re-checks a rotating window from a sampler thread, checks
- * devdax ranges, and after unpinning proves that every pin was released. */
+/* The pin validator core: decides which counter proves a target's pins (evidence.c), snapshots
+ * the PFN of every backing page at pin time, re-checks a rotating window from a sampler
+ * thread, checks devdax ranges, and (release add-on) proves that every pin was released. The
+ * target is any process: everything is read through /proc/PID or injected sources. */
 #include "validate/validate.h"
 
 #include <errno.h>
@@ -14,23 +15,31 @@
 #include <unistd.h>
 
 #include "validate/pagemap.h"
-#include "validate/vmstat.h"
 
 #define DEFAULT_WINDOW 65536u
 #define SNAP_GONE UINT64_MAX	/* snapshot marker: page seen not present */
 
 struct seg {
-	uint64_t iova, vaddr, size, page_size;	/* the mapping (bytes) */
+	uint64_t iova, vaddr, size, page_size;	/* the range (bytes) */
+	char label[VALIDATE_LABEL_MAX];
 	size_t first;				/* index of its first page in snap[] */
 	size_t nr;				/* backing pages */
 };
 
 struct validate {
 	struct validate_config cfg;
-	struct backing_phys_range ranges[BACKING_MAX_RANGES];
-	enum pin_backend backend;
+	struct backing_phys_range ranges[BACKING_MAX_RANGES];	/* devmap ranges of the target */
+	unsigned nr_ranges;
+	bool devmap;
+	pid_t pid;
+	struct validate_sources src;
+	bool has_src;
+	char backend_name[32];
 	char backend_why[160];
 	const char *own_field;		/* "VmPin", "VmLck" or NULL (mock, none) */
+	bool kernel_pins;
+	uint64_t (*bookkeeping_pins)(void *opaque);
+	void *bookkeeping_opaque;
 	int pm_fd;
 
 	struct seg *segs;
@@ -39,18 +48,19 @@ struct validate {
 	uint64_t *buf;			/* pagemap entries of one window */
 	size_t total;			/* backing pages */
 	uint64_t mapped_bytes;
-	uint64_t unit;			/* common page size of all mappings, bytes */
+	uint64_t unit;			/* bytes per pin (common page size; 4 KiB for VFIO) */
 	size_t cursor;			/* next page the sampler looks at */
 
-	struct vmstat_pins base, at_start, at_finish;
-	uint64_t own_base, own_start, own_finish;	/* KiB of the backend's counter */
-	uint64_t own_base_lck;		/* VmLck at begin, KiB (own_base holds VmPin until start) */
+	uint64_t own_base_pin, own_base_lck;	/* VmPin, VmLck at begin, KiB */
+	bool own_base_pin_ok, own_base_lck_ok;
 	uint64_t own_before_unmap;	/* KiB, set by the pre-unmap hook */
-	bool own_ok;			/* own counter readable at begin */
+	uint64_t hook_leaked;		/* pins the per-range hook found kept */
+	struct validate_readings rd;
+	struct validate_decision dec;
 
 	struct validate_counts n;
 	bool pfn_hidden, began, started, stopped, finished;
-	char failure[384];		/* the first failed check */
+	char failure[512];		/* the first failed check */
 	char note[256];			/* what a check could not prove, for the report */
 
 	pthread_t thread;
@@ -91,6 +101,7 @@ int validate_new(const struct validate_config *cfg, struct validate **out, struc
 		free(v);
 		return err_set(e, -EINVAL, "too many devdax ranges (%u)", cfg->nr_ranges);
 	}
+	/* The config's ranges are the adapter's: keep a copy, the caller's array may go. */
 	if (cfg->nr_ranges)
 		memcpy(v->ranges, cfg->ranges, cfg->nr_ranges * sizeof(*v->ranges));
 	v->cfg.ranges = v->ranges;
@@ -99,6 +110,11 @@ int validate_new(const struct validate_config *cfg, struct validate **out, struc
 	pthread_cond_init(&v->cond, NULL);
 	*out = v;
 	return 0;
+}
+
+const struct validate_config *validate_config_of(const struct validate *v)
+{
+	return &v->cfg;
 }
 
 void validate_free(struct validate *v)
@@ -117,90 +133,130 @@ void validate_free(struct validate *v)
 	free(v);
 }
 
-int validate_begin(struct validate *v, struct err *e)
+/* ---- readings: injected sources or the real /proc files of the target ---- */
+
+static int rd_vmstat(struct validate *v, struct vmstat_pins *p, struct err *e)
 {
+	if (v->src.vmstat) {
+		int ret = v->src.vmstat(v->src.opaque, p);
+
+		return ret ? err_set(e, ret, "the injected vmstat source failed") : 0;
+	}
+	return vmstat_read_pins(p, e);
+}
+
+static int rd_status(struct validate *v, const char *field, uint64_t *kib)
+{
+	if (!field)
+		return -ENOENT;
+	if (v->src.status_kib)
+		return v->src.status_kib(v->src.opaque, v->pid, field, kib);
+	return vmstat_status_kib(v->pid, field, kib, NULL);
+}
+
+static int rd_pagemap(struct validate *v, uint64_t vaddr, uint64_t page_size, size_t nr, uint64_t *out,
+		      struct err *e)
+{
+	if (v->src.pagemap) {
+		int ret = v->src.pagemap(v->src.opaque, v->pid, vaddr, page_size, nr, out);
+
+		return ret ? err_set(e, ret, "the injected pagemap source failed at 0x%" PRIx64, vaddr) : 0;
+	}
+	return pagemap_read(v->pm_fd, vaddr, page_size, nr, out, e);
+}
+
+static void take_sources(struct validate *v, const struct validate_target *t)
+{
+	v->pid = t->pid;
+	if (t->src)
+		v->src = *t->src;
+	else
+		memset(&v->src, 0, sizeof(v->src));
+	v->has_src = true;
+}
+
+int validate_target_begin(struct validate *v, const struct validate_target *t, struct err *e)
+{
+	struct vmstat_pins p;
 	int ret;
 
-	ret = vmstat_read_pins(&v->base, e);
+	take_sources(v, t);
+	ret = rd_vmstat(v, &p, e);
 	if (ret)
 		return ret;
-	/* The backend is not known yet: keep both (VmPin since Linux 4.2, VmLck much older). */
-	v->own_ok = vmstat_self_kib("VmPin", &v->own_base, NULL) == 0 &&
-		    vmstat_self_kib("VmLck", &v->own_base_lck, NULL) == 0;
+	v->rd.has_baseline = true;
+	v->rd.vmstat_refreshed = p.refreshed;
+	v->rd.acq_before = p.acquired;
+	v->rd.rel_before = p.released;
+	/* The pin path may not be known yet: keep both (VmPin since Linux 4.2, VmLck much older). */
+	v->own_base_pin_ok = rd_status(v, "VmPin", &v->own_base_pin) == 0;
+	v->own_base_lck_ok = rd_status(v, "VmLck", &v->own_base_lck) == 0;
 	v->began = true;
 	/* timing.pin_ms starts here: pinning is what the caller does next. */
 	clock_gettime(CLOCK_MONOTONIC, &v->t_begin);
 	return 0;
 }
 
-static int own_read(struct validate *v, uint64_t *kib)
-{
-	if (!v->own_field)
-		return -ENOENT;
-	return vmstat_self_kib(v->own_field, kib, NULL);
-}
+/* ---- per-range release (add-on) ---- */
 
-/* Pre/post hook around each unmap: this process's pinned-KiB counter must drop by the
- * mapping's size (pins are released synchronously on the kernels we support). */
-static void unmap_hook(const struct pin_mapping_view *m, bool done, void *opaque)
+void validate_unmap_hook(struct validate *v, const struct validate_range *r, bool done)
 {
-	struct validate *v = opaque;
-	uint64_t now = 0, want = m->size / 1024;
+	uint64_t now = 0, want = r->size / 1024, dropped, kept;
 
-	if (!v->own_field)
+	/* Only a counter that counted these pins can show them released, range by range. */
+	if (!v->started || v->dec.evidence != VALIDATE_EV_OWN)
 		return;
 	if (!done) {
-		own_read(v, &v->own_before_unmap);
+		rd_status(v, v->own_field, &v->own_before_unmap);
 		return;
 	}
 	/* Some kernels fold the release in a work item: allow it 200 ms. */
 	for (int i = 0; i < 40; i++) {
-		if (own_read(v, &now) || v->own_before_unmap < now || v->own_before_unmap - now >= want)
+		if (rd_status(v, v->own_field, &now) || v->own_before_unmap < now || v->own_before_unmap - now >= want)
 			break;
 		usleep(5000);
 	}
-	if (v->own_before_unmap >= now && v->own_before_unmap - now >= want)
+	dropped = v->own_before_unmap >= now ? v->own_before_unmap - now : 0;
+	if (dropped >= want)
 		return;
-	{
-		uint64_t kept = v->own_before_unmap >= now ? want - (v->own_before_unmap - now) : want;
-
-		v->n.leaked_pins += kept * 1024 / (v->backend == PIN_VFIO ? 4096 : m->page_size);
-		fail(v, "pin leak: after unmapping iova [0x%" PRIx64 ", 0x%" PRIx64 ") %s dropped by only %" PRIu64
-		     " of %" PRIu64 " KiB: %" PRIu64 " KiB stay pinned",
-		     m->iova, m->iova + m->size, v->own_field,
-		     v->own_before_unmap >= now ? v->own_before_unmap - now : 0, want, kept);
-	}
+	kept = want - dropped;
+	pthread_mutex_lock(&v->lock);
+	v->hook_leaked += kept * 1024 / v->unit;
+	if (v->hook_leaked > v->n.leaked_pins)
+		v->n.leaked_pins = v->hook_leaked;
+	fail(v, "pin leak: after unmapping %s iova [0x%" PRIx64 ", 0x%" PRIx64 ") %s dropped by only %" PRIu64
+	     " of %" PRIu64 " KiB: %" PRIu64 " KiB stay pinned",
+	     r->label[0] ? r->label : "range", r->iova, r->iova + r->size, v->own_field, dropped, want, kept);
+	pthread_mutex_unlock(&v->lock);
 }
 
-struct collect {
-	struct validate *v;
-	int ret;
-};
+/* ---- frames ---- */
 
-static int collect_seg(const struct pin_mapping_view *m, void *data)
+static int add_seg(struct validate *v, const struct validate_range *r)
 {
-	struct collect *col = data;
-	struct validate *v = col->v;
 	struct seg *s;
 
+	if (!r->page_size || (r->page_size & (r->page_size - 1)) || r->page_size < 4096 || !r->size)
+		return -EINVAL;
 	if (v->nr_segs % 16 == 0) {
 		struct seg *n = realloc(v->segs, (v->nr_segs + 16) * sizeof(*n));
 
 		if (!n)
-			return col->ret = -ENOMEM;
+			return -ENOMEM;
 		v->segs = n;
 	}
 	s = &v->segs[v->nr_segs++];
-	s->iova = m->iova;
-	s->vaddr = m->vaddr & ~(m->page_size - 1);
-	s->size = m->size;
-	s->page_size = m->page_size;
+	s->iova = r->iova;
+	s->vaddr = r->vaddr & ~(r->page_size - 1);
+	s->size = r->size;
+	s->page_size = r->page_size;
+	snprintf(s->label, sizeof(s->label), "%s", r->label);
 	s->first = v->total;
-	s->nr = (size_t)(((m->vaddr + m->size + m->page_size - 1) & ~(m->page_size - 1)) - s->vaddr) /
-		m->page_size;
+	s->nr = (size_t)(((r->vaddr + r->size + r->page_size - 1) & ~(r->page_size - 1)) - s->vaddr) /
+		r->page_size;
 	v->total += s->nr;
-	v->mapped_bytes += m->size;
-	v->unit = !v->unit || v->unit == m->page_size ? m->page_size : 4096;
+	v->mapped_bytes += r->size;
+	v->unit = !v->unit || v->unit == r->page_size ? r->page_size : 4096;
 	return 0;
 }
 
@@ -208,7 +264,7 @@ static bool in_devmap(const struct validate *v, uint64_t pfn, uint64_t page_size
 {
 	uint64_t start = pfn * 4096, last = start + page_size - 1;
 
-	for (unsigned i = 0; i < v->cfg.nr_ranges; i++)
+	for (unsigned i = 0; i < v->nr_ranges; i++)
 		if (start >= v->ranges[i].start && last <= v->ranges[i].end)
 			return true;
 	return false;
@@ -230,8 +286,8 @@ static void compare(struct validate *v, const struct seg *s, size_t idx, size_t 
 		 * 50 ms; back at the same frame is a refused migration, not a failure. */
 		for (int t = 0; !(en & PAGEMAP_PRESENT) && v->snap[idx + i] != SNAP_GONE && t < 50; t++) {
 			usleep(1000);
-			if (pagemap_read(v->pm_fd, s->vaddr + (uint64_t)(idx + i - s->first) * s->page_size,
-					 s->page_size, 1, &en, NULL))
+			if (rd_pagemap(v, s->vaddr + (uint64_t)(idx + i - s->first) * s->page_size,
+				       s->page_size, 1, &en, NULL))
 				break;
 			if ((en & PAGEMAP_PRESENT) && pagemap_pfn(en) == v->snap[idx + i])
 				v->n.transient_unmapped++;
@@ -240,20 +296,20 @@ static void compare(struct validate *v, const struct seg *s, size_t idx, size_t 
 		if (!(en & PAGEMAP_PRESENT)) {
 			if (v->snap[idx + i] != SNAP_GONE) {
 				v->n.not_present++;
-				if (v->cfg.devmap)
+				if (v->devmap)
 					fail(v, "hazard: devdax page at 0x%" PRIx64 " vanished from the page tables "
 					     "under a live pin: the device was torn down (disabled or unbound) "
 					     "while pinned, and DMA may still reach memory the kernel took back",
 					     seg_addr(s, idx + i));
 				else
-					fail(v, "guest page at 0x%" PRIx64 " is no longer present in the page tables",
-					     seg_addr(s, idx + i));
+					fail(v, "%s page at 0x%" PRIx64 " is no longer present in the page tables",
+					     s->label[0] ? s->label : "pinned", seg_addr(s, idx + i));
 				v->snap[idx + i] = SNAP_GONE;
 			}
 		} else if (pagemap_pfn(en) != v->snap[idx + i]) {
 			v->n.pfn_changes++;
-			fail(v, "pinned guest page at 0x%" PRIx64 " moved from PFN 0x%" PRIx64 " to 0x%" PRIx64,
-			     seg_addr(s, idx + i), v->snap[idx + i], pagemap_pfn(en));
+			fail(v, "pinned %s page at 0x%" PRIx64 " moved from PFN 0x%" PRIx64 " to 0x%" PRIx64,
+			     s->label[0] ? s->label : "guest", seg_addr(s, idx + i), v->snap[idx + i], pagemap_pfn(en));
 			v->snap[idx + i] = pagemap_pfn(en);
 		}
 	}
@@ -270,7 +326,7 @@ static int snapshot(struct validate *v, struct err *e)
 		return err_set(e, -ENOMEM, "out of memory for the PFN snapshot of %zu pages", v->total);
 	for (size_t k = 0; k < v->nr_segs; k++) {
 		const struct seg *s = &v->segs[k];
-		int ret = pagemap_read(v->pm_fd, s->vaddr, s->page_size, s->nr, &v->snap[s->first], e);
+		int ret = rd_pagemap(v, s->vaddr, s->page_size, s->nr, &v->snap[s->first], e);
 
 		if (ret)
 			return ret;
@@ -280,19 +336,20 @@ static int snapshot(struct validate *v, struct err *e)
 			v->snap[i] = pagemap_pfn(en);
 			if (!(en & PAGEMAP_PRESENT)) {
 				v->n.not_present++;
-				fail(v, "pinned guest page at 0x%" PRIx64 " is not present at pin time",
-				     seg_addr(s, i));
+				fail(v, "pinned %s page at 0x%" PRIx64 " is not present at pin time",
+				     s->label[0] ? s->label : "guest", seg_addr(s, i));
 				v->snap[i] = SNAP_GONE;
 			}
 			if (!v->snap[i] && (en & PAGEMAP_PRESENT))
 				zero_pfns++;
-			else if (v->cfg.devmap && (en & PAGEMAP_PRESENT) && !in_devmap(v, v->snap[i], s->page_size))
+			else if (v->devmap && (en & PAGEMAP_PRESENT) && !in_devmap(v, v->snap[i], s->page_size))
 				v->n.outside_devmap++;
 		}
 	}
+	/* PFNs read as 0 without CAP_SYS_ADMIN (Linux 4.2). */
 	if (zero_pfns && zero_pfns == v->total) {
 		v->pfn_hidden = true;
-		fail(v, "/proc/self/pagemap hides PFNs from this process: run as root (CAP_SYS_ADMIN) so frames can be checked");
+		fail(v, "the target's pagemap hides PFNs from this process: run as root (CAP_SYS_ADMIN) so frames can be checked");
 	}
 	if (v->n.outside_devmap)
 		fail(v, "%" PRIu64 " pinned pages lie outside the device-dax physical ranges: they are not ZONE_DEVICE pages of the device",
@@ -325,8 +382,8 @@ static int sample_window(struct validate *v, size_t want, struct err *e)
 		n = s->first + s->nr - v->cursor;
 		n = n < want ? n : want;
 		n = n < v->cfg.window_pages ? n : v->cfg.window_pages;
-		ret = pagemap_read(v->pm_fd, s->vaddr + (uint64_t)(v->cursor - s->first) * s->page_size,
-				   s->page_size, n, v->buf, e);
+		ret = rd_pagemap(v, s->vaddr + (uint64_t)(v->cursor - s->first) * s->page_size,
+				 s->page_size, n, v->buf, e);
 		if (ret)
 			return ret;
 		compare(v, s, v->cursor, n, v->buf);
@@ -355,95 +412,101 @@ static void *sampler(void *arg)
 		if (v->stop_req)
 			break;
 		if (sample_window(v, v->cfg.window_pages, NULL))
-			fail(v, "reading /proc/self/pagemap failed during sampling");
+			fail(v, "reading the target's pagemap failed during sampling");
 		v->n.samples++;
 	}
 	pthread_mutex_unlock(&v->lock);
 	return NULL;
 }
 
-int validate_start(struct validate *v, struct pin_container *c, struct err *e)
+/* Copies the decision into the counters and records its failures and note. */
+static void apply_decision(struct validate *v)
 {
-	struct collect col = { .v = v };
-	uint64_t own_now = 0;
+	const struct validate_decision *d = &v->dec;
+
+	v->n.evidence = d->evidence;
+	v->n.pinned_pages = d->pinned_pages;
+	v->n.vmstat_pinning_acquired = d->vm_pinning_acquired;
+	v->n.vmstat_pinning_released = d->vm_pinning_released;
+	v->n.own_pinning_kib = d->own_pinning_kib;
+	if (d->pin_failed)
+		fail(v, "%s", d->pin_failure);
+	if (d->note[0])
+		snprintf(v->note, sizeof(v->note), "%s", d->note);
+}
+
+int validate_target_start(struct validate *v, const struct validate_target *t, struct err *e)
+{
+	struct vmstat_pins p;
 	int ret;
 
 	clock_gettime(CLOCK_MONOTONIC, &v->t_start);
+	if (v->started)
+		return err_set(e, -EINVAL, "the validator already watches a target");
+	if (v->began && t->pid != v->pid)
+		return err_set(e, -EINVAL, "target pid %d differs from pid %d at validate_target_begin",
+			       (int)t->pid, (int)v->pid);
+	if (t->nr_devmap > BACKING_MAX_RANGES)
+		return err_set(e, -EINVAL, "too many devdax ranges (%u)", t->nr_devmap);
 	if (!v->began)
-		return err_set(e, -EINVAL, "validate_start called without validate_begin before pinning");
-	v->backend = pin_container_backend(c);
-	snprintf(v->backend_why, sizeof(v->backend_why), "%s", pin_container_why(c));
-	v->own_field = v->backend == PIN_IO_URING || v->backend == PIN_IOMMUFD ? "VmPin"
-		       : v->backend == PIN_VFIO ? "VmLck" : NULL;
-	if (v->own_field && !strcmp(v->own_field, "VmLck"))
-		v->own_base = v->own_base_lck;
-	ret = pin_for_each_mapping(c, collect_seg, &col);
-	if (ret || col.ret)
-		return err_set(e, -ENOMEM, "out of memory listing the mappings");
+		take_sources(v, t);
+	v->devmap = t->devmap;
+	v->nr_ranges = t->nr_devmap;
+	if (t->nr_devmap)
+		memmove(v->ranges, t->devmap_ranges, t->nr_devmap * sizeof(*v->ranges));
+	snprintf(v->backend_name, sizeof(v->backend_name), "%s", t->pin_path ? t->pin_path : "unknown");
+	snprintf(v->backend_why, sizeof(v->backend_why), "%s", t->pin_path_why ? t->pin_path_why : "");
+	v->own_field = t->own_field;
+	v->kernel_pins = t->kernel_pins;
+	v->bookkeeping_pins = t->bookkeeping_pins;
+	v->bookkeeping_opaque = t->bookkeeping_opaque;
+	for (size_t k = 0; k < t->nr_ranges; k++) {
+		ret = add_seg(v, &t->ranges[k]);
+		if (ret)
+			return err_set(e, ret, ret == -ENOMEM ? "out of memory listing the target's ranges"
+				       : "range %zu of the target has a zero size or a page size that is not a power of two >= 4096", k);
+	}
 	if (!v->unit)
 		v->unit = 4096;
-	for (size_t k = 0; k < v->nr_segs; k++)
-		v->n.expected_pages += v->segs[k].nr;
-	/* VFIO type1 pins PFN by PFN (vaddr_get_pfns), one pin per 4 KiB page whatever the
-	 * folio size; io_uring keeps one per folio (6.10+ coalescing). Count as each does. */
-	if (v->backend == PIN_VFIO) {
-		v->unit = 4096;
-		v->n.expected_pages = v->mapped_bytes / 4096;
-	}
+	if (t->pin_unit)
+		v->unit = t->pin_unit;
+	v->n.expected_pages = t->expected_pins;
 
-	/* Pin counts. */
-	ret = vmstat_read_pins(&v->at_start, e);
-	if (ret)
-		return ret;
-	v->n.vmstat_acquired_delta = (int64_t)(v->at_start.acquired - v->base.acquired);
-	v->n.vmstat_released_delta = (int64_t)(v->at_start.released - v->base.released);
-	if (!v->own_field) {
-		/* mock: bookkeeping only, nothing for the kernel to count. */
-		v->n.pinned_pages = pin_container_pinned_pages(c);
-		if (v->n.pinned_pages != v->n.expected_pages)
-			fail(v, "the container counts %" PRIu64 " pins but the mappings need %" PRIu64,
-			     v->n.pinned_pages, v->n.expected_pages);
-	} else {
-		bool own_exact = v->own_ok && own_read(v, &own_now) == 0;
+	/* Pin counts: gather the readings, let the decision pick the evidence. */
+	v->rd.kernel_pins = t->kernel_pins;
+	v->rd.mapped_bytes = v->mapped_bytes;
+	v->rd.expected_pins = t->expected_pins;
+	v->rd.pin_unit = v->unit;
+	v->rd.own_field = t->own_field;
+	if (t->own_field) {
+		bool lck = !strcmp(t->own_field, "VmLck");
+		bool base_ok = !v->began || (lck ? v->own_base_lck_ok : v->own_base_pin_ok);
 
-		/* VFIO does not charge reserved pages (ZONE_DEVICE is marked reserved, 6.1) to locked_vm. */
-		if (v->backend == PIN_VFIO && v->cfg.devmap)
-			own_exact = false;
-		if (own_exact) {
-			v->own_start = own_now;
-			v->n.own_pinned_kib = own_now >= v->own_base ? own_now - v->own_base : 0;
-			v->n.pinned_pages = v->n.own_pinned_kib * 1024 / v->unit;
-			if (v->n.own_pinned_kib * 1024 != v->mapped_bytes)
-				fail(v, "%s of this process grew by %" PRIu64 " KiB while %" PRIu64
-				     " KiB were mapped: the kernel did not pin exactly the mapped memory",
-				     v->own_field, v->n.own_pinned_kib, v->mapped_bytes / 1024);
-		} else {
-			v->n.pinned_pages = (uint64_t)(v->n.vmstat_acquired_delta - v->n.vmstat_released_delta);
-			snprintf(v->note, sizeof(v->note),
-				 "%s does not count these pins; pinned_pages is the system-wide vmstat net delta",
-				 v->own_field);
-			v->own_field = NULL;
-		}
-		/* Foreign pins only add to acquired: fewer than expected is a real shortfall.
-		 * GUP counts every 4 KiB page it pins, whatever the folio size (io_uring drops
-		 * the extra pins of a large folio afterwards, 6.10+), so compare 4 KiB pages. */
-		if (v->n.vmstat_acquired_delta < (int64_t)(v->mapped_bytes / 4096))
-			fail(v, "nr_foll_pin_acquired grew by %" PRId64 ", fewer than the %" PRIu64
-			     " 4 KiB pages mapped: the memory was not pinned with FOLL_PIN",
-			     v->n.vmstat_acquired_delta, v->mapped_bytes / 4096);
-		if (!v->at_start.refreshed && !v->note[0])
-			snprintf(v->note, sizeof(v->note),
-				 "vm.stat_refresh was not writable: vmstat deltas may lag by per-CPU batches");
+		v->rd.own_before_kib = lck ? v->own_base_lck : v->own_base_pin;
+		v->rd.own_readable = base_ok && rd_status(v, t->own_field, &v->rd.own_pinned_kib) == 0;
 	}
+	if (t->bookkeeping_pins)
+		v->rd.bookkeeping_pinned = t->bookkeeping_pins(t->bookkeeping_opaque);
+	if (v->began) {
+		ret = rd_vmstat(v, &p, e);
+		if (ret)
+			return ret;
+		v->rd.acq_pinned = p.acquired;
+		v->rd.rel_pinned = p.released;
+		v->rd.vmstat_refreshed = v->rd.vmstat_refreshed && p.refreshed;
+	}
+	validate_decide(&v->rd, &v->dec);
+	apply_decision(v);
 
 	/* Frames. */
-	v->pm_fd = pagemap_open(e);
-	if (v->pm_fd < 0)
-		return v->pm_fd;
+	if (!v->src.pagemap) {
+		v->pm_fd = pagemap_open(v->pid, e);
+		if (v->pm_fd < 0)
+			return v->pm_fd;
+	}
 	ret = snapshot(v, e);
 	if (ret)
 		return ret;
-	pin_set_unmap_hook(c, unmap_hook, v);
 	v->started = true;
 	if (v->cfg.interval_ms) {
 		ret = pthread_create(&v->thread, NULL, sampler, v);
@@ -477,52 +540,37 @@ int validate_stop(struct validate *v, struct err *e)
 	return ret;
 }
 
-int validate_finish(struct validate *v, struct err *e)
+int validate_release_check(struct validate *v, struct err *e)
 {
-	int64_t acq, rel;
+	struct vmstat_pins p;
 	int ret;
 
 	clock_gettime(CLOCK_MONOTONIC, &v->t_finish);
 	if (!v->began)
-		return err_set(e, -EINVAL, "validate_finish called without validate_begin");
-	ret = vmstat_read_pins(&v->at_finish, e);
+		return err_set(e, -EINVAL, "the release check needs the baseline of validate_target_begin");
+	ret = rd_vmstat(v, &p, e);
 	if (ret)
 		return ret;
-	acq = (int64_t)(v->at_finish.acquired - v->base.acquired);
-	rel = (int64_t)(v->at_finish.released - v->base.released);
-	v->n.vmstat_final_net = acq - rel;
 	v->finished = true;
-	if (!v->started || v->backend == PIN_MOCK || v->backend == PIN_NONE)
+	v->n.vmstat_after_unpin_net = (int64_t)(p.acquired - v->rd.acq_before) - (int64_t)(p.released - v->rd.rel_before);
+	if (!v->started)
 		return 0;
-	if (v->own_field && own_read(v, &v->own_finish) == 0) {
-		/* Exact for this process: anything above the pre-pin value is still pinned. */
-		if (v->own_finish > v->own_base) {
-			uint64_t kib = v->own_finish - v->own_base;
-			uint64_t pins = kib * 1024 / v->unit;
-
-			if (v->n.vmstat_final_net > 0 && (uint64_t)v->n.vmstat_final_net > pins)
-				pins = (uint64_t)v->n.vmstat_final_net;
-			if (pins > v->n.leaked_pins)
-				v->n.leaked_pins = pins;
-			fail(v, "pin leak: after unmapping every IOVA range (iova 0x%" PRIx64 " .. 0x%" PRIx64
-			     ") %s is still %" PRIu64 " KiB above its value before pinning (%" PRIu64
-			     " pins not released; vmstat net %" PRId64 ")",
-			     v->nr_segs ? v->segs[0].iova : 0,
-			     v->nr_segs ? v->segs[v->nr_segs - 1].iova + v->segs[v->nr_segs - 1].size : 0,
-			     v->own_field, kib, pins, v->n.vmstat_final_net);
-		} else if (v->n.vmstat_final_net > 0) {
-			snprintf(v->note, sizeof(v->note),
-				 "vmstat shows %" PRId64 " more pins acquired than released system-wide, but %s of "
-				 "this process is back to its pre-pin value: another process holds them",
-				 v->n.vmstat_final_net, v->own_field);
-		}
-	} else if (v->n.vmstat_final_net > 0) {
-		/* No per-process counter: the system-wide delta is all we have (the lab is isolated). */
-		v->n.leaked_pins = (uint64_t)v->n.vmstat_final_net;
-		fail(v, "pin leak: %" PRId64 " more pins acquired than released system-wide since pinning "
-		     "iova 0x%" PRIx64 " .. 0x%" PRIx64,
-		     v->n.vmstat_final_net, v->nr_segs ? v->segs[0].iova : 0,
-		     v->nr_segs ? v->segs[v->nr_segs - 1].iova + v->segs[v->nr_segs - 1].size : 0);
+	v->rd.released = true;
+	v->rd.acq_after = p.acquired;
+	v->rd.rel_after = p.released;
+	v->rd.own_after_readable = rd_status(v, v->own_field, &v->rd.own_after_kib) == 0;
+	if (v->bookkeeping_pins)
+		v->rd.bookkeeping_after = v->bookkeeping_pins(v->bookkeeping_opaque);
+	validate_decide(&v->rd, &v->dec);
+	apply_decision(v);
+	v->n.own_after_unpin_kib = v->dec.own_after_kib;
+	if (v->dec.leak) {
+		if (v->dec.leaked_pins > v->n.leaked_pins)
+			v->n.leaked_pins = v->dec.leaked_pins;
+		fail(v, "pin leak: after unmapping every range (iova 0x%" PRIx64 " .. 0x%" PRIx64 ") %s",
+		     v->nr_segs ? v->segs[0].iova : 0,
+		     v->nr_segs ? v->segs[v->nr_segs - 1].iova + v->segs[v->nr_segs - 1].size : 0,
+		     v->dec.release_failure);
 	}
 	return 0;
 }
@@ -533,7 +581,7 @@ void validate_get_counts(const struct validate *v, struct validate_counts *out)
 	pthread_mutex_lock((pthread_mutex_t *)&v->lock);
 	*out = v->n;
 	pthread_mutex_unlock((pthread_mutex_t *)&v->lock);
-	out->pin_ms = v->started ? ms_between(&v->t_begin, &v->t_start) : 0;
+	out->pin_ms = v->started && v->began ? ms_between(&v->t_begin, &v->t_start) : 0;
 	out->unpin_ms = v->finished && v->stopped ? ms_between(&v->t_stop, &v->t_finish) : 0;
 }
 
@@ -543,10 +591,11 @@ bool validate_verdict(const struct validate *v, char *reason, size_t len)
 
 	if (v->failure[0])
 		why = v->failure;
-	else if (!v->began || !v->started)
-		why = "the pins were never validated (validate_start did not run)";
-	else if (!v->finished)
-		why = "the release check did not run (validate_finish after unpinning)";
+	else if (!v->started)
+		why = "the pins were never validated (validate_target_start did not run)";
+	else if (v->began && !v->finished)
+		/* A baseline means the watcher pins and unpins itself: the release must be checked. */
+		why = "the release check did not run (validate_release_check after unpinning)";
 	if (why && reason && len)
 		snprintf(reason, len, "%s", why);
 	return !why;
@@ -560,17 +609,27 @@ int validate_fill_report(const struct validate *v, struct report *r)
 	int ret = 0;
 
 	validate_get_counts(v, &n);
-	ret |= report_set_str(r, "pinning.backend", pin_backend_name(v->backend));
+	ret |= report_set_str(r, "pinning.backend", v->started ? v->backend_name : "none");
 	ret |= report_set_str(r, "pinning.backend_why", v->backend_why);
 	ret |= report_set_u64(r, "pinning.pinned_pages", n.pinned_pages);
 	ret |= report_set_u64(r, "pinning.expected_pages", n.expected_pages);
 	ret |= report_set_u64(r, "pinning.page_size", v->unit);
 	ret |= report_set_u64(r, "pinning.mapped_bytes", v->mapped_bytes);
-	ret |= report_set_i64(r, "pinning.vmstat_acquired_delta", n.vmstat_acquired_delta);
-	ret |= report_set_i64(r, "pinning.vmstat_released_delta", n.vmstat_released_delta);
-	ret |= report_set_i64(r, "pinning.vmstat_final_net", n.vmstat_final_net);
-	ret |= report_set_u64(r, "pinning.own_pinned_kib", n.own_pinned_kib);
+	ret |= report_set_str(r, "pinning.evidence", validate_evidence_name(n.evidence));
+	ret |= report_set_str(r, "pinning.evidence_why", v->dec.why);
+	if (v->began) {
+		ret |= report_set_i64(r, "pinning.vmstat_while_pinning.acquired", n.vmstat_pinning_acquired);
+		ret |= report_set_i64(r, "pinning.vmstat_while_pinning.released", n.vmstat_pinning_released);
+		ret |= report_set_bool(r, "pinning.vmstat_refreshed", v->rd.vmstat_refreshed);
+	}
 	ret |= report_set_str(r, "pinning.own_counter", v->own_field ? v->own_field : "none");
+	if (v->own_field)
+		ret |= report_set_i64(r, "pinning.own_counter_while_pinning_kib", n.own_pinning_kib);
+	if (v->finished) {
+		ret |= report_set_i64(r, "pinning.vmstat_after_unpin.net", n.vmstat_after_unpin_net);
+		if (v->own_field && v->rd.own_after_readable)
+			ret |= report_set_i64(r, "pinning.own_counter_after_unpin_kib", n.own_after_unpin_kib);
+	}
 	ret |= report_set_u64(r, "pinning.leaked_pins", n.leaked_pins);
 	ret |= report_set_u64(r, "validation.samples", n.samples);
 	ret |= report_set_u64(r, "validation.pages_checked", n.pages_checked);

@@ -47,15 +47,20 @@ int vmstat_read_pins(struct vmstat_pins *p, struct err *e)
 	return 0;
 }
 
-int vmstat_self_kib(const char *field, uint64_t *kib, struct err *e)
+int vmstat_status_kib(pid_t pid, const char *field, uint64_t *kib, struct err *e)
 {
 	size_t n = strlen(field);
-	char line[256];
-	FILE *f = fopen("/proc/self/status", "re");
+	char line[256], path[64];
+	FILE *f;
 	int ret = -ENOENT;
 
+	if (pid <= 0 || pid == getpid())
+		snprintf(path, sizeof(path), "/proc/self/status");
+	else
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
 	if (!f)
-		return err_set(e, -errno, "cannot read /proc/self/status: %s", strerror(errno));
+		return err_set(e, -errno, "cannot read %s: %s", path, strerror(errno));
 	while (fgets(line, sizeof(line), f)) {
 		if (!strncmp(line, field, n) && line[n] == ':' &&
 		    sscanf(line + n + 1, "%" SCNu64, kib) == 1) {
@@ -65,6 +70,11 @@ int vmstat_self_kib(const char *field, uint64_t *kib, struct err *e)
 	}
 	fclose(f);
 	if (ret)
-		return err_set(e, ret, "/proc/self/status has no %s field", field);
+		return err_set(e, ret, "%s has no %s field", path, field);
 	return 0;
+}
+
+int vmstat_self_kib(const char *field, uint64_t *kib, struct err *e)
+{
+	return vmstat_status_kib(0, field, kib, e);
 }

@@ -59,8 +59,9 @@ def get(k):
         v = v[p]
     return v
 keys = ['verdict', 'backing.kind', 'backing.devmap', 'pinning.backend', 'pinning.backend_why',
-        'pinning.pinned_pages', 'pinning.expected_pages', 'pinning.vmstat_acquired_delta',
-        'pinning.vmstat_released_delta', 'pinning.leaked_pins', 'validation.samples', 'validation.pages_checked',
+        'pinning.pinned_pages', 'pinning.expected_pages', 'pinning.evidence', 'pinning.evidence_why',
+        'pinning.vmstat_while_pinning.acquired', 'pinning.vmstat_while_pinning.released',
+        'pinning.vmstat_after_unpin.net', 'pinning.leaked_pins', 'validation.samples', 'validation.pages_checked',
         'validation.pfn_changes', 'validation.not_present', 'validation.outside_devmap',
         'dma.transfers', 'dma.bytes', 'dma.verify_failures', 'dma.iommu_faults']
 for k in keys:

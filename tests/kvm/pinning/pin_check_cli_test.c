@@ -106,8 +106,8 @@ int main(int argc, char **argv)
 	text = slurp(rep);
 	for (const char *const *f = (const char *[]){
 		     "\"verdict\": \"PASS\"", "\"kind\": \"memfd\"", "\"devmap\": false", "\"backend\": \"io_uring\"",
-		     "\"backend_why\"", "\"pinned_pages\": 8192", "\"expected_pages\": 8192", "\"vmstat_acquired_delta\"",
-		     "\"vmstat_released_delta\"", "\"leaked_pins\": 0", "\"samples\"", "\"pages_checked\"",
+		     "\"backend_why\"", "\"pinned_pages\": 8192", "\"expected_pages\": 8192", "\"vmstat_while_pinning\"",
+		     "\"vmstat_after_unpin\"", "\"evidence\"", "\"leaked_pins\": 0", "\"samples\"", "\"pages_checked\"",
 		     "\"pfn_changes\": 0", "\"not_present\": 0", "\"outside_devmap\": 0", "\"pin_ms\"", "\"unpin_ms\"",
 		     NULL };
 	     *f; f++)

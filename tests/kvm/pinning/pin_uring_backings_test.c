@@ -52,7 +52,7 @@ static void via_backing(struct pin_container *c, const char *spec, uint64_t want
 /* Is every 2 MiB of mem a THP? (pagemap PFN -> /proc/kpageflags THP bit 22.) */
 static bool all_thp(char *mem, uint64_t size)
 {
-	int pm = pagemap_open(NULL), kf = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	int pm = pagemap_open(0, NULL), kf = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
 	bool ok = pm >= 0 && kf >= 0;
 
 	for (uint64_t off = 0; ok && off < size; off += 2ull << 20) {

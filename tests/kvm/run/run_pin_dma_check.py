@@ -90,8 +90,8 @@ def check_pins_held_and_released(rep, page_size):
           'expected_pages %d for %d bytes of %d-byte pages' % (get(rep, 'pinning.expected_pages'), ram, page_size))
     check(get(rep, 'pinning.pinned_pages') == get(rep, 'pinning.expected_pages'),
           'pinned %d, expected %d' % (get(rep, 'pinning.pinned_pages'), get(rep, 'pinning.expected_pages')))
-    check(get(rep, 'pinning.vmstat_acquired_delta') >= get(rep, 'pinning.expected_pages'),
-          'vmstat acquired %d below the pins taken' % get(rep, 'pinning.vmstat_acquired_delta'))
+    check(get(rep, 'pinning.vmstat_while_pinning.acquired') >= get(rep, 'pinning.expected_pages'),
+          'vmstat acquired %d below the pins taken' % get(rep, 'pinning.vmstat_while_pinning.acquired'))
     check(get(rep, 'pinning.leaked_pins') == 0, 'leaked pins %d' % get(rep, 'pinning.leaked_pins'))
 
 
