@@ -57,12 +57,14 @@ static void summary_pinning(const struct report *r, FILE *out)
 		return;
 	}
 	fprintf(out, "  pinning  %s pages pinned with %s on %s (%s expected) in %.1f ms, unpinned in %.1f ms,\n"
-		     "           %s leaked; vmstat +%" PRId64 " acquired, net %" PRId64 " after unpin\n",
+		     "           %s leaked; vmstat +%" PRId64 " acquired, net %" PRId64 " after unpin;\n"
+		     "           evidence: %s\n",
 		count_format(u64(r, "pinning.pinned_pages"), a, sizeof(a)), backend,
 		str(r, "backing.kind", "?"), count_format(u64(r, "pinning.expected_pages"), b, sizeof(b)),
 		dbl(r, "timing.pin_ms"), dbl(r, "timing.unpin_ms"),
 		count_format(u64(r, "pinning.leaked_pins"), c, sizeof(c)),
-		i64(r, "pinning.vmstat_acquired_delta"), i64(r, "pinning.vmstat_final_net"));
+		i64(r, "pinning.vmstat_while_pinning.acquired"), i64(r, "pinning.vmstat_after_unpin.net"),
+		str(r, "pinning.evidence_why", str(r, "pinning.evidence", "?")));
 	fprintf(out, "  frames   %s pages checked in %" PRIu64 " samples: %" PRIu64 " moved, %" PRIu64
 		     " not present, %" PRIu64 " outside devmap%s\n",
 		count_format(u64(r, "validation.pages_checked"), a, sizeof(a)), u64(r, "validation.samples"),

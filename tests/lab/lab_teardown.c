@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include "memory/backing.h"
+#include "devices/vfio_device.h"
 #include "pinning/pin.h"
 #include "validate/validate.h"
 #include "tests/lab/lab_util.h"
@@ -83,6 +84,7 @@ int main(int argc, char **argv)
 	struct backing_request req = { .spec = dev, .size = SIZE };
 	struct pin_options opt = { .backend = PIN_VFIO };
 	struct pin_container *c = NULL;
+	struct vfio_device edu_dev = { .fd = -1 };
 	struct validate *v = NULL;
 	struct validate_counts n;
 	struct lab_dax sys;
@@ -121,7 +123,8 @@ int main(int argc, char **argv)
 		"pin_map_dma: %s", e.msg);
 	TEST_ASSERT(validate_start(v, c, &e) == 0, "validate_start: %s", e.msg);
 	TEST_ASSERT(lab_vmstat_pins(&a1, &r1) == 0, "pin counters");
-	TEST_ASSERT(lab_edu_init(&edu, pin_vfio_device_fd(c)) == 0, "edu through the VFIO device fd");
+	TEST_ASSERT(vfio_device_open(c, bdf, &edu_dev, &e) == 0, "vfio_device_open: %s", e.msg);
+	TEST_ASSERT(lab_edu_init(&edu, edu_dev.fd) == 0, "edu through the VFIO device fd");
 	printf("pinned %" PRIu64 " MiB of %s through VFIO (%s): FOLL_PIN acquired +%" PRIu64 " released +%"
 	       PRIu64 "; dst pfn 0x%" PRIx64 "\n", SIZE >> 20, sys.name, bdf, a1 - a0, r1 - r0, pfn_before);
 
@@ -161,6 +164,7 @@ int main(int argc, char **argv)
 	       " outside devmap %" PRIu64 " leaked pins %" PRIu64 "\n", verdict ? "PASS" : "FAIL",
 	       verdict ? "" : ": ", reason, n.pfn_changes, n.not_present, n.outside_devmap, n.leaked_pins);
 	validate_free(v);
+	vfio_device_close(&edu_dev);	/* before the container: it holds the group busy */
 	pin_container_close(c);
 	backing_close(&b);
 

@@ -10,6 +10,7 @@
 #include <sys/utsname.h>
 
 #include "memory/backing.h"
+#include "devices/vfio_device.h"
 #include "pinning/pin.h"
 #include "validate/validate.h"
 #include "tests/lab/lab_util.h"
@@ -39,6 +40,7 @@ int main(int argc, char **argv)
 	int64_t leak;
 	double t0;
 	int ret, dev_fd;
+	struct vfio_device edu_dev;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);	/* lines survive a crash */
 
@@ -70,8 +72,8 @@ int main(int argc, char **argv)
 	TEST_ASSERT(a1 - a0 >= SIZE / b.page_size, "the kernel pinned fewer pages than the mapping has");
 	TEST_ASSERT(validate_start(v, c, &e) == 0, "validate_start: %s", e.msg);
 
-	dev_fd = pin_vfio_device_fd(c);
-	TEST_ASSERT(dev_fd >= 0, "pin_vfio_device_fd: %d", dev_fd);
+	TEST_ASSERT(vfio_device_open(c, bdf, &edu_dev, &e) == 0, "vfio_device_open: %s", e.msg);
+	dev_fd = edu_dev.fd;
 	TEST_ASSERT(lab_edu_init(&edu, dev_fd) == 0, "edu BAR0/config through the VFIO device fd");
 	printf("edu %s: id 0x%08x, BAR0 %" PRIu64 " bytes\n", bdf, lab_edu_read32(&edu, 0), edu.bar0_size);
 
@@ -129,6 +131,7 @@ int main(int argc, char **argv)
 	       verdict ? "" : ": ", reason, n.expected_pages, n.pinned_pages, n.samples, n.pages_checked,
 	       n.pfn_changes, n.not_present, n.outside_devmap, n.leaked_pins);
 	validate_free(v);
+	vfio_device_close(&edu_dev);	/* before the container: it holds the group busy */
 	pin_container_close(c);
 	backing_close(&b);
 	TEST_ASSERT(lab_vmstat_pins(&a3, &r3) == 0, "pin counters");

@@ -64,7 +64,7 @@ int main(void)
 		if (pin_container_open(&opt, &c, &e) == 0) {
 			TEST_ASSERT(pin_container_backend(c) == PIN_IO_URING, "auto picks io_uring");
 			TEST_ASSERT(strstr(pin_container_why(c), "io_uring"), "why: %s", pin_container_why(c));
-			TEST_ASSERT(pin_vfio_device_fd(c) == -ENODEV, "no vfio device fd on io_uring");
+			TEST_ASSERT(pin_vfio_group_fd(c) == -ENODEV, "no vfio group on io_uring");
 			pin_container_close(c);
 		} else {
 			TEST_ASSERT(e.code == -ENODEV && e.msg[0], "io_uring unavailable must say so: %s", e.msg);
