@@ -27,23 +27,6 @@ uint64_t dma_now_ns(void)
 
 /* Like an IOMMU walk: every byte of [iova, +len) must be mapped with the permission `need`;
  * the range may span adjacent mappings. Nothing is touched. */
-static bool iova_range_ok(struct pin_container *c, uint64_t iova, uint64_t len, uint32_t need)
-{
-	if (iova + len < iova)
-		return false;
-	while (len) {
-		struct pin_translation t;
-		uint64_t n;
-
-		if (pin_translate(c, iova, 1, &t) < 0 || (t.flags & need) != need || !t.len)
-			return false;
-		n = t.len < len ? t.len : len;
-		iova += n;
-		len -= n;
-	}
-	return true;
-}
-
 /* Moves [iova, +len) <-> media at media_off; pin_dma_rw() checks the whole range before it
  * moves a byte (a fault touches nothing) and walks across adjacent mappings itself. */
 static uint32_t dma_move(struct dma_queue *q, uint64_t media_off, uint64_t iova, uint64_t len,
@@ -78,8 +61,9 @@ static uint32_t ram_to_ram(struct dma_queue *q, const struct dma_desc *d)
 {
 	struct dma_engine *dma = q->dma;
 
-	if (!iova_range_ok(dma->pins, d->iova, d->len, PIN_DMA_READ) ||
-	    !iova_range_ok(dma->pins, d->iova2, d->len, PIN_DMA_WRITE))
+	/* Both ranges before the first byte moves: the bounce below is two transfers. */
+	if (pin_check_iova(dma->pins, d->iova, d->len, PIN_DMA_READ) ||
+	    pin_check_iova(dma->pins, d->iova2, d->len, PIN_DMA_WRITE))
 		return DMA_ST_IOMMU_FAULT;
 	/* Bounce through this queue's private scratch of the media. */
 	for (uint64_t done = 0; done < d->len;) {
@@ -96,7 +80,8 @@ static uint32_t ram_to_ram(struct dma_queue *q, const struct dma_desc *d)
 }
 
 /* The device's checks before it moves a byte: a final status, or DMA_ST_PENDING when the
- * descriptor is a valid transfer (RAM->RAM: ram_to_ram() checks its two ranges itself). */
+ * descriptor is a valid request (the IOMMU decides at transfer time; RAM->RAM: ram_to_ram()
+ * checks its two ranges itself). */
 static uint32_t check_desc(struct dma_queue *q, const struct dma_desc *d)
 {
 	struct dma_engine *dma = q->dma;
@@ -112,8 +97,8 @@ static uint32_t check_desc(struct dma_queue *q, const struct dma_desc *d)
 		return DMA_ST_PENDING;
 	if (!media_range_ok(dma, d->media_off, d->len, !to_ram))
 		return DMA_ST_MEDIA_RANGE;
-	if (!iova_range_ok(dma->pins, d->iova, d->len, to_ram ? PIN_DMA_WRITE : PIN_DMA_READ))
-		return DMA_ST_IOMMU_FAULT;
+	/* The IOMMU check is the transfer's own: pin_dma_rw_batch translates each range once
+	 * and a fault (-EFAULT) touches nothing. */
 	return DMA_ST_PENDING;
 }
 

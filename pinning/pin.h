@@ -1,5 +1,7 @@
-/* The pinning layer: one VFIO-type1v2-shaped API (map/unmap of {vaddr, iova, size},
- * info, translate) over several backends that pin with the kernel's pin_user_pages(). */
+/* The pinning layer: one VFIO-type1v2-shaped container API (map/unmap of {vaddr, iova, size},
+ * info, translate) over backends that pin with the kernel's pin_user_pages(), and device DMA
+ * through the pins. Sections: the container; mapping; guest RAM regions; device DMA; what the
+ * validator sees; backend specifics; the mock. */
 #ifndef DAXVM_PINNING_PIN_H
 #define DAXVM_PINNING_PIN_H
 
@@ -8,6 +10,8 @@
 #include <stdint.h>
 
 #include "common/err.h"
+
+/* ---- The container ---- */
 
 enum pin_backend {
 	PIN_AUTO,	/* vfio when a device is given, else io_uring (not iommufd: an IOAS without an
@@ -18,6 +22,28 @@ enum pin_backend {
 	PIN_VFIO,	/* /dev/vfio/vfio type1v2 container */
 	PIN_IOMMUFD,	/* /dev/iommu IOAS */
 };
+
+struct pin_container;
+
+struct pin_options {
+	enum pin_backend backend;
+	const char *vfio_device;	/* PCI address whose IOMMU group vfio attaches ("0000:00:03.0"), else NULL */
+	/* io_uring: registered-buffer slots to reserve (one per mapping per GiB); 0 = 256, at
+	 * most 16,384. Pinning 2 MiB folios costs time proportional to the slots (the kernel
+	 * scans the whole table per huge page), so keep it as small as the mappings allow. */
+	unsigned max_mappings;
+};
+
+/* Opens the backend; PIN_AUTO is decided here and only here (pin_container_why says why). */
+int pin_container_open(const struct pin_options *opt, struct pin_container **out, struct err *e);
+void pin_container_close(struct pin_container *c);	/* unmaps and unpins everything */
+enum pin_backend pin_container_backend(const struct pin_container *c);
+const char *pin_container_why(const struct pin_container *c);
+/* The one list of backend names: "auto", "none", "mock", "io_uring", "vfio", "iommufd". */
+const char *pin_backend_name(enum pin_backend b);
+int pin_backend_parse(const char *name, enum pin_backend *out);
+
+/* ---- Mapping (type1v2 rules) ---- */
 
 #define PIN_DMA_READ  (1u << 0)	/* the device may read the memory */
 #define PIN_DMA_WRITE (1u << 1)	/* the device may write the memory */
@@ -39,50 +65,18 @@ struct pin_info {
 	unsigned dma_avail;	/* how many more mappings may be created */
 };
 
-struct pin_container;
-
-struct pin_options {
-	enum pin_backend backend;
-	const char *vfio_device;	/* PCI address for vfio ("0000:00:03.0"), else NULL */
-	/* io_uring: registered-buffer slots to reserve (one per mapping per GiB); 0 = 256, at
-	 * most 16,384. Pinning 2 MiB folios costs time proportional to the slots (the kernel
-	 * scans the whole table per huge page), so keep it as small as the mappings allow. */
-	unsigned max_mappings;
-};
-
-int pin_container_open(const struct pin_options *opt, struct pin_container **out, struct err *e);
-void pin_container_close(struct pin_container *c);	/* unmaps and unpins everything */
-enum pin_backend pin_container_backend(const struct pin_container *c);
-const char *pin_backend_name(enum pin_backend b);
-int pin_backend_parse(const char *name, enum pin_backend *out);
-
-/* type1v2 rules: zero or unaligned size/iova -> -EINVAL; overlap -> -EEXIST;
- * memlock exhaustion -> -ENOMEM naming the limit and the amount. */
+/* Zero or unaligned size/iova -> -EINVAL; overlap -> -EEXIST; memlock exhaustion -> -ENOMEM
+ * naming the limit and the amount. */
 int pin_map_dma(struct pin_container *c, const struct pin_dma_map *map, struct err *e);
 /* Unmaps exactly whole mappings inside [iova, iova+size); part of a mapping -> -EINVAL.
  * *unmapped receives the bytes unmapped. */
 int pin_unmap_dma(struct pin_container *c, uint64_t iova, uint64_t size, uint64_t *unmapped,
 		  struct err *e);
+/* Unmaps every mapping (type1v2 VFIO_DMA_UNMAP_FLAG_ALL); *unmapped may be NULL. */
+int pin_unmap_all(struct pin_container *c, uint64_t *unmapped, struct err *e);
 int pin_get_info(struct pin_container *c, struct pin_info *info);
 
-/* Device side: where [iova, iova+len) lives. Fails with -EFAULT (an IOMMU fault) when
- * any byte is unmapped, or when the range runs off one mapping; never guesses. */
-struct pin_translation {
-	void *host;		/* host address of iova */
-	uint64_t len;		/* bytes available contiguously from iova in this mapping (>= asked) */
-	uint32_t flags;		/* the mapping's PIN_DMA_* permissions */
-};
-int pin_translate(struct pin_container *c, uint64_t iova, uint64_t len, struct pin_translation *t);
-
-/* Device DMA through the pins: move len bytes between media (an fd at media_off) and
- * [iova, iova+len). to_ram = media -> RAM. On io_uring the kernel does the copy through
- * the registered (pinned) buffers with READ_FIXED/WRITE_FIXED; other backends copy through
- * pin_translate(). Returns 0, -EFAULT for an IOMMU fault (nothing touched), or -errno.
- * Thread-safe: device queues call it concurrently. */
-int pin_dma_rw(struct pin_container *c, int media_fd, uint64_t media_off, uint64_t iova,
-	       uint64_t len, bool to_ram, struct err *e);
-
-/* ---- Additions (pinning work, issue 3) ---- */
+/* ---- Guest RAM regions ---- */
 
 /* A guest-RAM region as the VMM sees it; pinning maps it at iova == gpa. */
 struct pin_region {
@@ -99,13 +93,47 @@ typedef int (*pin_region_visitor)(void *opaque, pin_region_fn fn, void *data);
 /* Maps every region READ|WRITE at iova = gpa. On failure unmaps what it mapped. */
 int pin_map_regions(struct pin_container *c, pin_region_visitor visit, void *opaque,
 		    struct err *e);
-/* Unmaps every mapping (type1v2 VFIO_DMA_UNMAP_FLAG_ALL); *unmapped may be NULL. */
-int pin_unmap_all(struct pin_container *c, uint64_t *unmapped, struct err *e);
 
-/* Why this backend was chosen (auto selection), for the report and summary. */
-const char *pin_container_why(const struct pin_container *c);
+/* ---- Device DMA through the pins (thread-safe: device queues call these concurrently) ---- */
 
-/* One mapping as seen by the validator. */
+/* Where [iova, iova+len) lives. -EFAULT (an IOMMU fault) when any byte is unmapped or the
+ * range runs off one mapping; never guesses. */
+struct pin_translation {
+	void *host;		/* host address of iova */
+	uint64_t len;		/* bytes available contiguously from iova in this mapping (>= asked) */
+	uint32_t flags;		/* the mapping's PIN_DMA_* permissions */
+};
+int pin_translate(struct pin_container *c, uint64_t iova, uint64_t len, struct pin_translation *t);
+
+/* 0 when every byte of [iova, iova+len) is mapped with all of flags (across adjacent
+ * mappings); -EFAULT otherwise, -EINVAL for an empty or wrapping range. One lock, one walk. */
+int pin_check_iova(struct pin_container *c, uint64_t iova, uint64_t len, uint32_t flags);
+
+/* One transfer of a batch: the arguments of pin_dma_rw in, its result out. */
+struct pin_dma_op {
+	uint64_t media_off;	/* in: byte offset in the media */
+	uint64_t iova;		/* in: device address of the RAM side */
+	uint64_t len;		/* in: bytes */
+	bool to_ram;		/* in: media -> RAM (else RAM -> media) */
+	int res;		/* out: 0, -EFAULT (IOMMU fault: nothing touched), or -errno */
+};
+
+/* Device DMA of n independent transfers between media (an fd) and RAM. Each op is translated
+ * once (one lookup per mapping it spans, under one lock) before anything of the batch moves:
+ * a faulting op touches nothing and the others still run. On io_uring the kernel does the
+ * copy through the registered (pinned) buffers with READ_FIXED/WRITE_FIXED, all pieces in one
+ * submit; other backends copy through the host mapping. The ops run concurrently in no
+ * defined order, so the caller must not batch an op that writes bytes (RAM or media) another
+ * op of the same batch reads or writes. Returns 0 when every op succeeded, else the res of
+ * the first failed op (in array order), described in e. */
+int pin_dma_rw_batch(struct pin_container *c, int media_fd, struct pin_dma_op *ops, unsigned n,
+		     struct err *e);
+/* A batch of one. to_ram = media -> RAM. */
+int pin_dma_rw(struct pin_container *c, int media_fd, uint64_t media_off, uint64_t iova,
+	       uint64_t len, bool to_ram, struct err *e);
+
+/* ---- What the validator sees ---- */
+
 struct pin_mapping_view {
 	uint64_t iova;		/* device address */
 	uint64_t vaddr;		/* host virtual address */
@@ -118,12 +146,11 @@ struct pin_mapping_view {
 int pin_for_each_mapping(struct pin_container *c,
 			 int (*fn)(const struct pin_mapping_view *m, void *data), void *data);
 
-/* Pins the backend holds right now: one per backing page (folio), as the kernel counts
- * long-term pins. The mock counts the same way without pinning. */
-uint64_t pin_container_pinned_pages(struct pin_container *c);
 /* The one rule for how many long-term pins backend b holds for [vaddr, vaddr+size) of
  * memory backed by page_size pages (the pinning layer and the validator both ask it). */
 uint64_t pin_expected_pins(enum pin_backend b, uint64_t vaddr, uint64_t size, uint64_t page_size);
+/* Pins the backend holds right now, counted by that rule (the mock counts without pinning). */
+uint64_t pin_container_pinned_pages(struct pin_container *c);
 uint64_t pin_container_pinned_bytes(struct pin_container *c);
 
 /* Called just before (done = false) and after (done = true) the backend unmaps one
@@ -132,36 +159,17 @@ uint64_t pin_container_pinned_bytes(struct pin_container *c);
 typedef void (*pin_unmap_hook)(const struct pin_mapping_view *m, bool done, void *opaque);
 void pin_set_unmap_hook(struct pin_container *c, pin_unmap_hook fn, void *opaque);
 
-/* vfio only: the IOMMU group fd the container attached (owned by the container), from which
- * the devices layer opens device fds (VFIO_GROUP_GET_DEVICE_FD). -ENODEV for other backends. */
-int pin_vfio_group_fd(struct pin_container *c);
+/* ---- Backend specifics ---- */
 
-/* The --vfio argument: "DDDD:BB:DD.F" in lower-case hex, as sysfs names PCI devices. */
+/* vfio: the IOMMU group fd the container attached (owned by the container), from which the
+ * devices layer opens device fds (VFIO_GROUP_GET_DEVICE_FD). -ENODEV for other backends. */
+int pin_vfio_group_fd(struct pin_container *c);
+/* A PCI address as sysfs names it: "DDDD:BB:DD.F" in lower-case hex. */
 bool pin_vfio_address_valid(const char *addr);
 
-/* mock only: make the next map fail with -errno (unit tests of error paths); 0 = off. */
+/* ---- The mock (unit tests) ---- */
+
+/* Makes the next map fail with neg_errno (tests of error paths); 0 = off. */
 void pin_mock_fail_next_map(struct pin_container *c, int neg_errno);
-
-/* ---- Additions (DMA batching, issue 4) ---- */
-
-/* One transfer of a batch: the arguments of pin_dma_rw in, its result out. */
-struct pin_dma_op {
-	uint64_t media_off;	/* in: byte offset in the media */
-	uint64_t iova;		/* in: device address of the RAM side */
-	uint64_t len;		/* in: bytes */
-	bool to_ram;		/* in: media -> RAM (else RAM -> media) */
-	int res;		/* out: 0, -EFAULT (IOMMU fault: nothing touched), or -errno */
-};
-
-/* Device DMA of n independent transfers, each with pin_dma_rw's guarantees: every op is
- * checked against the IOMMU before anything of the batch is submitted (a faulting op
- * touches nothing, the others still run); on io_uring all pieces of all ops go to the
- * kernel in one submit and the call returns when every one has completed. The ops run
- * concurrently in no defined order, so the caller must not batch an op that writes bytes
- * (RAM or media) another op of the same batch reads or writes. Returns 0 when every op
- * succeeded, else the res of the first failed op (in array order), described in e.
- * Thread-safe, like pin_dma_rw (which is a batch of one). */
-int pin_dma_rw_batch(struct pin_container *c, int media_fd, struct pin_dma_op *ops, unsigned n,
-		     struct err *e);
 
 #endif

@@ -100,6 +100,7 @@ int stress_guest_collect(struct guest *g, const struct guest_machine *m, struct 
 			 char *guest_failure, char *device_failure, size_t len)
 {
 	struct dma_engine *dma = stress_guest_dma(g);
+	const struct guest_params *p = stress_guest_params(g);
 	struct stress_totals t;
 	int ret;
 
@@ -114,6 +115,14 @@ int stress_guest_collect(struct guest *g, const struct guest_machine *m, struct 
 	}
 	/* The guest's DMA counters are read through the pins: before unpinning. */
 	ret |= dma_engine_fill_report(dma, r);
+	for (unsigned i = 0; p && i < stress_guest_cpus(g); i++) {
+		char key[48];
+
+		snprintf(key, sizeof(key), "dma.area_gpa.cpu%u", i);
+		ret |= report_set_u64(r, key, p->dma_area_gpa[i]);
+	}
+	if (p)
+		ret |= report_set_u64(r, "dma.area_bytes", p->dma_area_bytes);
 	{
 		char why[384];
 
