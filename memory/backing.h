@@ -74,6 +74,12 @@ int backing_open(const struct backing_request *req, struct backing *b, struct er
 void backing_close(struct backing *b);
 
 const char *backing_kind_name(enum backing_kind kind);	/* "devdax", "memfd-huge", ... */
+/* Guest RAM when none is asked: own_size (a device's or a file's) when non-zero, else the
+ * default. The one place this is decided. */
+uint64_t backing_default_size(enum backing_kind kind, uint64_t own_size);
+/* mmap flags for a kind (MAP_SHARED for everything a device may DMA into through a file,
+ * private for anon). The one place this is decided. */
+int backing_mmap_flags(enum backing_kind kind);
 bool backing_longterm_pinnable(enum backing_kind kind);
 
 /* What auto selection (spec NULL) knows about the machine; a pure input so it can be

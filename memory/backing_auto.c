@@ -8,7 +8,7 @@
 enum backing_kind backing_auto_choose(const struct backing_auto_facts *f, char *why,
 				      unsigned why_len)
 {
-	uint64_t size = f->size ? f->size : BACKING_DEFAULT_SIZE;
+	uint64_t size = f->size ? f->size : backing_default_size(BACKING_MEMFD, 0);
 	char page[32], total[32];
 	uint64_t needed;
 

@@ -1,4 +1,4 @@
-/* Path backings for --mem PATH: device-dax, a hugetlbfs or tmpfs file, and the refusal of
+/* Path backings: device-dax, a hugetlbfs or tmpfs file, and the refusal of
  * a page-cache file on a disk filesystem (never long-term pinnable). */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +13,8 @@
 #include <unistd.h>
 
 #include "common/size.h"
-#include "memory/backing_internal.h"
+#include "memory/backing_file.h"
+#include "memory/backing_map.h"
 #include "memory/dax.h"
 #include "memory/hugepool.h"
 
@@ -66,7 +67,7 @@ static int backing_open_devdax(const struct backing_request *req, struct backing
 	ret = dax_info_by_path(b->path, &info, e);
 	if (ret < 0)
 		return ret;
-	size = req->size ? req->size : info.size;
+	size = req->size ? req->size : backing_default_size(BACKING_DEVDAX, info.size);
 	size_format(info.size, have, sizeof(have));
 	size_format(size, want, sizeof(want));
 	if (size > info.size)
@@ -89,14 +90,12 @@ static int backing_open_devdax(const struct backing_request *req, struct backing
 				       b->path);
 		return err_set(e, ret, "cannot open device-dax %s: %s", b->path, strerror(-ret));
 	}
-	/* device-dax refuses MAP_PRIVATE (-EINVAL): its pages cannot be copied on write. */
-	ret = backing_map_aligned(b, MAP_SHARED, e);
+	ret = backing_map_aligned(b, e);
 	if (ret < 0) {
 		close(b->fd);
 		b->fd = -1;
 		return ret;
 	}
-	b->shared = true;
 	b->devmap = true;
 	memcpy(b->ranges, info.ranges, sizeof(info.ranges));
 	b->nr_ranges = info.nr_ranges;
@@ -173,7 +172,7 @@ static int backing_open_shmem_file(const struct backing_request *req, struct bac
 	}
 	b->file_size_before = (uint64_t)st.st_size;
 	/* No size asked: an existing file gives its own, a new or empty one the default. */
-	size = req->size ? req->size : st.st_size ? (uint64_t)st.st_size : BACKING_DEFAULT_SIZE;
+	size = req->size ? req->size : backing_default_size(b->kind, (uint64_t)st.st_size);
 	ret = backing_check_size(size, b->align, backing_kind_name(b->kind), e);
 	if (ret < 0)
 		goto fail;
@@ -216,10 +215,9 @@ static int backing_open_shmem_file(const struct backing_request *req, struct bac
 		}
 		b->file_grown = true;
 	}
-	ret = backing_map_aligned(b, MAP_SHARED, e);
+	ret = backing_map_aligned(b, e);
 	if (ret < 0)
 		goto fail;
-	b->shared = true;
 	return 0;
 fail:
 	if (b->fd >= 0) {
