@@ -67,8 +67,16 @@ static int stress_create(const struct run_config *cfg, struct guest **out, struc
 
 static int stress_plan(struct guest *g, struct machine_map *map, struct err *e)
 {
+	struct guest_mem ram;
+	struct guest_params p;
 	int ret = stress_guest_check_ram(map->ram_bytes, e);
 
+	/* Every vCPU's share of RAM, before KVM is opened (the DMA share is checked at load). */
+	if (!ret)
+		ret = guest_mem_plan(map, &ram, e);
+	if (!ret)
+		ret = guest_params_layout(&ram, g->nr_cpus, g->cfg->guest_flags, STRESS_SEED, 0,
+					  g->cfg->work_bytes, &p, e);
 	if (!ret)
 		ret = machine_map_add(map, GUEST_MMIO_CTL_GPA, GUEST_MAX_CPUS * GUEST_CTL_STRIDE,
 				      MACHINE_DEVICE, "stress-ctl", e);
