@@ -43,8 +43,8 @@
 #define DMA_AREA_MIN_BYTES		(8ULL << 20)	/* per vCPU data area, at least */
 
 struct dma_config {
-	unsigned nr_queues;		/* device threads (--dma-queues), 1..DMA_MAX_QUEUES; 0 = 1 */
-	const char *media_path;		/* --dma-media: file or block device (overwritten!); NULL = memfd */
+	unsigned nr_queues;		/* device threads, 1..DMA_MAX_QUEUES; 0 = 1 */
+	const char *media_path;		/* file or block device (overwritten!); NULL = memfd */
 	uint64_t media_bytes;		/* bytes of media used; 0 = 64 MiB (memfd, file) or the device size */
 	int vm_fd;			/* KVM VM fd for ioeventfd doorbells; -1 = bus handler only */
 	bool verify_writes;		/* after RAM->media, check the media holds the pattern */

@@ -1,4 +1,4 @@
-/* The DMA engine's media: a memfd by default, or a file / block device (--dma-media PATH). */
+/* The DMA engine's media: a memfd by default, or a file / block device. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>

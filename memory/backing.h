@@ -1,4 +1,4 @@
-/* Guest-RAM backings (--mem): device-dax, hugetlbfs, memfd(-huge), tmpfs, anonymous.
+/* Guest-RAM backings: device-dax, hugetlbfs, memfd(-huge), tmpfs, anonymous.
  * A backing is opened, mapped once, and remembers everything pinning and validation need. */
 #ifndef DAXVM_MEMORY_BACKING_H
 #define DAXVM_MEMORY_BACKING_H

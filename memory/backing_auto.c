@@ -1,4 +1,4 @@
-/* Auto selection of the guest-RAM backing (no --mem): a pure decision over machine facts. */
+/* Auto selection of the guest-RAM backing (no backing asked for): a pure decision over machine facts. */
 #include <inttypes.h>
 #include <stdio.h>
 

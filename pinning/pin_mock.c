@@ -1,5 +1,5 @@
 /* The mock backend: type1v2 bookkeeping without kernel pins, for unit tests of everything
- * above the kernel (rules, translation, validator, DMA device). Also serves --pin none. */
+ * above the kernel (rules, translation, validator, DMA device). Also serves the none backend. */
 #include "pinning/pin_backend.h"
 
 #include <errno.h>
