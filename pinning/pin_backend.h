@@ -75,6 +75,11 @@ static inline uint32_t pin_slots_for(uint64_t size, uint64_t unit)
 	return (uint32_t)((size + unit - 1) / unit);
 }
 
+/* Mapping lookups (pin.c), under the container's lock: the index of the first mapping whose
+ * end is above iova, and the mapping holding iova or NULL. */
+size_t pin_first_ending_after(const struct pin_container *c, uint64_t iova);
+const struct pin_mapping *pin_find_locked(struct pin_container *c, uint64_t iova);
+
 /* ENOMEM from the kernel while pinning: one sentence naming RLIMIT_MEMLOCK and the amount. */
 int pin_memlock_error(struct err *e, uint64_t bytes, const char *what);
 
