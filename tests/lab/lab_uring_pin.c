@@ -8,7 +8,12 @@
 #include <liburing.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <sys/uio.h>
 
 #include "pinning/backing.h"
@@ -80,6 +85,36 @@ static const char *anon_vmpin(void)
 	return r;
 }
 
+/* The same without CAP_IPC_LOCK: a forked child drops it from its effective set (raw capset: no
+ * library needed) with a memlock limit large enough, so only the capability differs. */
+static const char *anon_vmpin_nocap(void)
+{
+	static const char *const names[] = { "charged", "not_charged", "partial", "refused", "error" };
+	int status;
+	pid_t pid = fork();
+
+	TEST_ASSERT(pid >= 0, "fork");
+	if (pid == 0) {
+		struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+		struct __user_cap_data_struct d[2];
+		struct rlimit rl = { 64u << 20, 64u << 20 };
+		const char *r;
+
+		if (setrlimit(RLIMIT_MEMLOCK, &rl) || syscall(SYS_capget, &h, d))
+			_exit(4);
+		d[CAP_TO_INDEX(CAP_IPC_LOCK)].effective &= ~CAP_TO_MASK(CAP_IPC_LOCK);
+		if (syscall(SYS_capset, &h, d))
+			_exit(4);
+		r = anon_vmpin();
+		for (int i = 0; i < 4; i++)
+			if (!strcmp(r, names[i]))
+				_exit(i);
+		_exit(4);
+	}
+	TEST_ASSERT(waitpid(pid, &status, 0) == pid && WIFEXITED(status), "child");
+	return names[WEXITSTATUS(status) < 5 ? WEXITSTATUS(status) : 4];
+}
+
 int main(int argc, char **argv)
 {
 	const char *dev = argc > 1 ? argv[1] : t_require_devdax();
@@ -115,6 +150,7 @@ int main(int argc, char **argv)
 		    held.vmpin_kib == 0 ? "not_charged" : "partial");
 	lab_measure("uring_release", "%s", after.acquired == after.released ? "released" : "leak");
 	lab_measure("uring_vmpin_anon_root", "%s", anon_vmpin());
+	lab_measure("uring_vmpin_anon_nocap", "%s", anon_vmpin_nocap());
 
 	/* daxvm's io_uring backend on the same memory must see the same outcome. */
 	counters(&a0, &r0);
