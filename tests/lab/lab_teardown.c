@@ -186,8 +186,6 @@ int main(int argc, char **argv)
 	lab_measure("teardown_dma_after", "%s", dma_ret ? "fails" : !torn_down ? "n/a" : reread == 1 ? "lands_in_device" :
 		    "completes");
 	lab_measure("teardown_cpu_mapping", "%s", cpu_sees < 0 ? "sigbus" : "readable");
-	/* Under 2 s: the kernel did not wait for the pins at all (it did not hit a timeout). */
-	lab_measure("teardown_waits_for_pins", "%s", dis < 0 ? "yes" : ms < 2000 ? "no" : "slow");
 	if (torn_down) {
 		printf("FINDING: Linux %s: daxctl disable-device removed %s in %.0f ms while %" PRIu64
 		       " pages were pinned for VFIO DMA (the pins did not hold the dev_pagemap); device DMA "
