@@ -13,6 +13,7 @@
 
 int main(int argc, char **argv)
 {
+	int perr;
 	const char *dev = argc > 1 ? argv[1] : t_require_devdax();
 	struct backing_request req = { .spec = dev };
 	struct backing b;
@@ -82,10 +83,13 @@ int main(int argc, char **argv)
 	       ", outside the device ranges %" PRIu64 ", discontiguous within an aligned page %" PRIu64 "\n",
 	       pages, first_pfn, missing, outside, discontig);
 	TEST_ASSERT(missing == 0 && outside == 0 && discontig == 0, "PFN check failed");
+	lab_measure("devdax_pfns", "inside_device");
 
 	/* device-dax refuses private mappings (a private copy could not be device memory). */
 	priv = mmap(NULL, sys.align, PROT_READ | PROT_WRITE, MAP_PRIVATE, b.fd, 0);
-	printf("MAP_PRIVATE of %s: %s\n", dev, priv == MAP_FAILED ? strerror(errno) : "allowed");
+	perr = errno;	/* printf may change errno */
+	printf("MAP_PRIVATE of %s: %s\n", dev, priv == MAP_FAILED ? strerror(perr) : "allowed");
+	lab_measure("devdax_map_private", "%s", priv == MAP_FAILED ? lab_errno_name(perr) : "allowed");
 	if (priv != MAP_FAILED)
 		munmap(priv, sys.align);
 	TEST_ASSERT(priv == MAP_FAILED, "device-dax allowed a private mapping");

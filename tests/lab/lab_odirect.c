@@ -105,6 +105,10 @@ int main(int argc, char **argv)
 	printf("%s: wrote %llu MiB from devdax in %.0f ms, read back into devdax in %.0f ms; "
 	       "FOLL_PIN acquired +%" PRIu64 " released +%" PRIu64 " during the I/O\n",
 	       disk, HALF >> 20, tw, tr, acq1 - acq0, rel1 - rel0);
+	/* Whether the block layer's direct I/O takes FOLL_PIN (6.12+, iov_iter_extract_pages) or
+	 * plain page references (6.1, FOLL_GET: not visible in these counters). */
+	lab_measure("odirect_foll_pin", "%s", acq1 == acq0 ? "not_counted" : "counted");
+	lab_measure("odirect_foll_pin_release", "%s", acq1 - acq0 == rel1 - rel0 ? "balanced" : "unbalanced");
 	bad = lab_pattern_check(bb, HALF, 0x0d1ec7, 0);
 	TEST_ASSERT(bad < 0, "devdax region read back from disk differs at byte %" PRId64, bad);
 

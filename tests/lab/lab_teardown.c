@@ -186,6 +186,10 @@ int main(int argc, char **argv)
 		}
 	}
 
+	lab_measure("teardown_disable", "%s", dis < 0 ? "blocked" : dis == 0 ? "succeeds" : "fails");
+	lab_measure("teardown_dma_after", "%s", dma_ret ? "fails" : !torn_down ? "n/a" : reread == 1 ? "lands_in_device" :
+		    "completes");
+	lab_measure("teardown_cpu_mapping", "%s", cpu_sees < 0 ? "sigbus" : "readable");
 	if (torn_down) {
 		printf("FINDING: Linux %s: daxctl disable-device removed %s in %.0f ms while %" PRIu64
 		       " pages were pinned for VFIO DMA (the pins did not hold the dev_pagemap); device DMA "

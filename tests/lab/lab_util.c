@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/vfio.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,4 +284,26 @@ double lab_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+void lab_measure(const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("MEASURE %s ", key);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+const char *lab_errno_name(int err)
+{
+	const char *n;
+
+	if (err == 0)
+		return "0";
+	n = strerrorname_np(err < 0 ? -err : err);
+	return n ? n : "EUNKNOWN";
 }

@@ -56,6 +56,14 @@ uint32_t lab_edu_read32(struct lab_edu *edu, uint64_t reg);
 int lab_edu_dma(struct lab_edu *edu, uint64_t iova, uint64_t buf_off, uint32_t len, bool to_device,
 		unsigned timeout_ms);
 
+/* One measured kernel behaviour, as a line "MEASURE KEY VALUE" (VALUE without spaces). The host
+ * compares these with tests/lab/expect.tsv for the booted kernel (tests/lab/result): what a
+ * kernel does is data there, not an assertion here, so a kernel that behaves differently turns
+ * the check red until the file is updated with the evidence. */
+void lab_measure(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The errno's symbolic name ("EOPNOTSUPP") for a negative or positive errno; "0" for 0. */
+const char *lab_errno_name(int err);
+
 /* Deterministic test pattern: byte i of a stream seeded with seed. */
 void lab_pattern_fill(void *buf, uint64_t len, uint64_t seed, uint64_t stream_off);
 /* First mismatching offset, or -1 when buf holds the pattern. */

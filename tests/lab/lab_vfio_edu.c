@@ -70,6 +70,10 @@ int main(int argc, char **argv)
 	       " released +%" PRIu64 ", VmLck %ld -> %ld KiB, daxvm counts %" PRIu64 " pinned pages\n",
 	       SIZE >> 20, IOVA, lab_now_ms() - t0, a1 - a0, r1 - r0, lck0, lck1, pinned);
 	TEST_ASSERT(a1 - a0 >= SIZE / b.page_size, "the kernel pinned fewer pages than the mapping has");
+	/* One FOLL_PIN per 4 KiB page even on 2 MiB-aligned devdax (vaddr_get_pfns pins per PFN). */
+	lab_measure("vfio_map_pins_per_4k", "%" PRIu64, (a1 - a0) / (SIZE >> 12));
+	lab_measure("vfio_vmlck", "%s", lck1 - lck0 == (long)(SIZE >> 10) ? "charged" :
+		    lck1 == lck0 ? "not_charged" : "partial");
 	TEST_ASSERT(validate_start(v, c, &e) == 0, "validate_start: %s", e.msg);
 
 	TEST_ASSERT(vfio_device_open(c, bdf, &edu_dev, &e) == 0, "vfio_device_open: %s", e.msg);
@@ -143,6 +147,8 @@ int main(int argc, char **argv)
 		    "the validator saw frames move or leave the device while pinned");
 	/* The release check: every pin the map took must come back at unmap. Independent count: */
 	leak = (int64_t)((a2 - a0) - (r2 - r0));
+	lab_measure("vfio_unmap", "%s", leak == 0 ? "released" : leak == (int64_t)(a1 - a0) ? "leak_all" : "leak_some");
+	lab_measure("vfio_close", "%s", (a3 - a0) == (r3 - r0) ? "released" : "leak");
 	if (leak > 0) {
 		struct utsname u;
 
