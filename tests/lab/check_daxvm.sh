@@ -43,7 +43,7 @@ run_judged() {	# NAME OUT_FILE COMMAND...
 	0) said=PASS ;;
 	2) said=refused ;;
 	124|137) said=timeout ;;
-	1)	if grep -q "pin leak: $leaked more pins" "$out"; then said=FAIL_leak
+	1)	if grep -Eq "pin leak:.* $leaked more pins" "$out"; then said=FAIL_leak
 		elif grep -q "pin leak" "$out"; then said=FAIL_leak_miscounted
 		elif grep -q "VmPin" "$out"; then said=FAIL_vmpin
 		else said=FAIL_other

@@ -79,6 +79,11 @@ run_check daxvm 200 "$src/tests/lab/check_daxvm.sh" "$build" "$edu"
 run_check repro 60 bash -c 'out=$("$1" "$2" /dev/dax0.0 64 2>&1); st=$?; echo "$out"
 	echo "$out" | awk "/^summary:/ { for (i = 2; i <= NF; i++) { split(\$i, kv, \"=\"); print \"MEASURE repro_\" kv[1], kv[2] } }"
 	[ $st -le 1 ]' _ "$bin/repro/vfio_devdax_pin_leak" "$edu"
+# The meson kvm suite under the lab's nested KVM, on Debian 12's kernel only (the VMM's own
+# behaviour does not depend on the lab kernel; once is enough for the time budget).
+case $(uname -r) in
+6.1.*) run_check kvm_suite 400 python3 "$src/tests/lab/check_kvm_suite.py" "$build" ;;
+esac
 # Last: it tears the dax device down.
 run_check teardown 90 "$bin/lab_teardown" "$edu" /dev/dax0.0
 # After every check process has exited: pins still counted here were never released.
