@@ -152,7 +152,10 @@ int cmd_run(int argc, char **argv)
 	sigaction(SIGTERM, &sa, &old_term);
 
 	if (session_start(s, &e)) {
-		const char *options = stage_options(session_failed_stage(s));
+		const char *stage = session_failed_stage(s);
+		/* KVM itself missing or forbidden is not fixed by an option; too many vCPUs is. */
+		const char *options = stage && !strcmp(stage, "kvm") && e.code != -EINVAL ? NULL
+				      : stage_options(stage);
 
 		if (options)
 			fprintf(stderr, "daxvm: %s (options: %s)\n",

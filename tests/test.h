@@ -39,6 +39,16 @@
 
 /* KVM is real on every machine of this project: a test that needs it skips only
  * when /dev/kvm is truly absent, and says so. */
+/* How much slower than hardware KVM guests run here: DAXVM_TEST_TIME_SCALE (default 1; the
+ * lab's nested KVM under TCG sets 4). Tests that wait for guest progress scale their times. */
+static inline double t_time_scale(void)
+{
+	const char *s = getenv("DAXVM_TEST_TIME_SCALE");
+	double v = s ? strtod(s, NULL) : 1.0;
+
+	return v >= 1.0 && v <= 100.0 ? v : 1.0;
+}
+
 static inline void t_require_kvm(void)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);

@@ -18,6 +18,7 @@
 #include "vmm/x86_boot.h"
 
 #define STRESS_SEED 0x5eed0fda7a5eedULL
+#define SZ_1G (1ULL << 30)
 /* RAM the pattern workload keeps at least, per vCPU, beside the DMA areas. */
 #define STRESS_MIN_PATTERN_BYTES (4ULL << 20)
 
@@ -115,7 +116,7 @@ static int stress_create_devices(struct guest *g, const struct guest_machine *m,
 static uint64_t stress_dma_reserve_bytes(const struct guest *g, const struct guest_mem *mem)
 {
 	const struct guest_mem_region *last;
-	uint64_t spare;
+	uint64_t spare, bytes, end, edge;
 
 	if (!g->dma || !mem->nr_regions)
 		return 0;
@@ -131,7 +132,19 @@ static uint64_t stress_dma_reserve_bytes(const struct guest *g, const struct gue
 	}
 	if (spare > last->size)
 		spare = last->size;
-	return dma_engine_region_bytes(g->nr_cpus, spare);
+	bytes = dma_engine_region_bytes(g->nr_cpus, spare);
+	/* Reach down over the last 1 GiB IOVA edge inside the bank when RAM allows, so one DMA
+	 * area can straddle it (the io_uring backend splits a mapping into 1 GiB buffers there). */
+	end = last->gpa + last->size;
+	edge = (end - 1) & ~(SZ_1G - 1);
+	if (edge > last->gpa && edge < end) {
+		uint64_t reach = end - (edge - DMA_AREA_MAX_BYTES / 2) + (2ULL << 20);
+
+		reach = (reach + (2ULL << 20) - 1) & ~((2ULL << 20) - 1);
+		if (reach > bytes && reach <= spare)
+			bytes = reach;
+	}
+	return bytes;
 }
 
 static int stress_dma_layout(struct guest *g, const struct guest_mem *mem, struct guest_params *p,

@@ -41,15 +41,17 @@ static uint64_t dma_u64(const char *json, const char *key)
 
 /* Runs daxvm; when corrupt_after_ms > 0, zeroes the media's read region that long after the
  * engine filled it. Returns the exit status and the report text. */
-static int run(const char *daxvm, const char *media, const char *report, const char *duration,
+static int run(const char *daxvm, const char *media, const char *report, double duration_s,
 	       int corrupt_after_ms, char **json)
 {
+	char duration[32];
 	const char *argv[] = { daxvm, "run", "--mem", "memfd", "--mem-size", "256M", "--cpus", "2",
 			       "--duration", duration, "--dma-queues", "1", "--dma-media", media,
 			       "--report", report, NULL };
 	int status;
 	pid_t pid;
 
+	snprintf(duration, sizeof(duration), "%.2f", duration_s);
 	/* Empty the file first: the wait below must see this run's fill, not the last one's. */
 	TEST_ASSERT(truncate(media, 0) == 0, "truncate the media file");
 	pid = fork();
@@ -110,7 +112,7 @@ int main(int argc, char **argv)
 	close(fd_m);
 	close(fd_r);
 
-	rc = run(argv[1], media, report, "1.5", 0, &json);
+	rc = run(argv[1], media, report, 1.5 * t_time_scale(), 0, &json);
 	TEST_ASSERT(rc == 0, "clean run with a file as media: exit %d\n%s", rc, json);
 	TEST_ASSERT(strstr(json, media), "dma.media names the file");
 	TEST_ASSERT(dma_u64(json, "transfers") > 0 && dma_u64(json, "verify_failures") == 0, "clean DMA");
@@ -122,7 +124,7 @@ int main(int argc, char **argv)
 
 	/* The guest starts about 0.6 s after launch (measured); zero the media 1 s after the
 	 * engine filled it, in the middle of the 3 s run. */
-	rc = run(argv[1], media, report, "3", 1000, &json);
+	rc = run(argv[1], media, report, 3 * t_time_scale(), (int)(1000 * t_time_scale()), &json);
 	TEST_ASSERT(rc == 1, "a run whose media was corrupted must fail: exit %d\n%s", rc, json);
 	TEST_ASSERT(strstr(json, "\"verdict\": \"FAIL\""), "verdict FAIL");
 	TEST_ASSERT(dma_u64(json, "guest_verify_failures") > 0 &&
