@@ -129,6 +129,7 @@ def main():
     shutil.rmtree(base, ignore_errors=True)
     print('the kvm suite took %.0f s' % (time.time() - t_all))
     print('%d passed, %d failed under nested KVM (%s)' % (passed, failed, os.uname().release))
+    print('MEASURE kvm_suite_failed %d' % failed)
     return 1 if failed else 0
 
 

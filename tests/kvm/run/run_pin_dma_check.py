@@ -133,7 +133,8 @@ def expect_pass(args, page_size=4096, min_samples=3):
 
 
 def case_dma_memfd_2cpu():
-    rep, out = expect_pass(['--mem', 'memfd', '--mem-size', '256M', '--cpus', '2', '--duration', '2'])
+    rep, out = expect_pass(['--mem', 'memfd', '--mem-size', '256M', '--cpus', '2',
+                            '--duration', str(2 * TIME_SCALE)])
     check(get(rep, 'dma.queues') == 2, 'dma.queues %s' % get(rep, 'dma.queues'))
     print(out)
 
@@ -162,7 +163,7 @@ def dma_areas(rep):
 
 def case_dma_crosses_1g():
     """1.5 GiB of RAM: the io_uring backend splits it at 1 GiB and a DMA area straddles that edge."""
-    rep, out = expect_pass(['--mem', 'memfd', '--mem-size', '1536M', '--cpus', '2', '--duration', '2',
+    rep, out = expect_pass(['--mem', 'memfd', '--mem-size', '1536M', '--cpus', '2', '--duration', str(2 * TIME_SCALE),
                             '--work-size', '16M'], min_samples=2)
     print(out)
     GiB = 1 << 30
