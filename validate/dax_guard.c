@@ -42,6 +42,8 @@ struct dax_guard {
 	pthread_mutex_t lock;
 	bool tripped;
 	struct dax_guard_event ev;
+	bool late_seen;			/* tripped by sysfs, then the uevent came */
+	struct dax_guard_event late;
 };
 
 static uint64_t mono_ns(void)
@@ -256,6 +258,33 @@ static bool drain_uevents(struct dax_guard *g, struct dax_guard_event *ev)
 	}
 }
 
+/* After a sysfs trip: waits for the uevent that announces the same event (evidence that
+ * the uevent path works, and how late it is), until stopped. */
+static void await_late_uevent(struct dax_guard *g)
+{
+	while (g->uevent_fd >= 0) {
+		struct pollfd pfd[2] = { { .fd = g->stop_fd, .events = POLLIN },
+					 { .fd = g->uevent_fd, .events = POLLIN } };
+		struct dax_guard_event ev;
+
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			return;
+		if (pfd[0].revents)
+			return;
+		if (pfd[1].revents && drain_uevents(g, &ev)) {
+			snprintf(ev.device, sizeof(ev.device), "%s", g->device);
+			ev.detect_ns = ev.arrival_ns;
+			pthread_mutex_lock(&g->lock);
+			g->late = ev;
+			g->late_seen = true;
+			pthread_mutex_unlock(&g->lock);
+			return;
+		}
+		if (pfd[1].revents & (POLLHUP | POLLERR))
+			return;
+	}
+}
+
 static void *guard_main(void *arg)
 {
 	struct dax_guard *g = arg;
@@ -281,12 +310,14 @@ static void *guard_main(void *arg)
 				g->uevent_fd = -1;
 		}
 		memset(&ev, 0, sizeof(ev));
-		ev.arrival_ns = mono_ns();
 		read_state(g, &now);
+		/* Seen when the read returned: sysfs reads can wait while the kernel unbinds. */
+		ev.arrival_ns = mono_ns();
 		if (state_changed(g, &now, ev.what, sizeof(ev.what))) {
 			ev.source = DAX_GUARD_SRC_SYSFS;
 			snprintf(ev.action, sizeof(ev.action), "sysfs");
 			trip(g, &ev);
+			await_late_uevent(g);
 			break;
 		}
 	}
@@ -401,6 +432,18 @@ bool dax_guard_tripped(struct dax_guard *g, struct dax_guard_event *ev)
 		*ev = g->ev;
 	pthread_mutex_unlock(&g->lock);
 	return t;
+}
+
+bool dax_guard_late_uevent(struct dax_guard *g, struct dax_guard_event *ev)
+{
+	bool seen;
+
+	pthread_mutex_lock(&g->lock);
+	seen = g->late_seen;
+	if (seen && ev)
+		*ev = g->late;
+	pthread_mutex_unlock(&g->lock);
+	return seen;
 }
 
 const char *dax_guard_sources(const struct dax_guard *g)

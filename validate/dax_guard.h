@@ -12,7 +12,8 @@
  *     cannot be opened): SYSFS/bus/dax/devices/daxX.Y/driver must stay a link to the same driver,
  *     and `size` and `resource` must keep the values they had at start.
  * The first event that matches calls fn once, on the guard thread; the guard then stops
- * watching (dax_guard_stop() is still needed to join the thread and close the socket).
+ * watching, except that after a sysfs trip it waits for the matching uevent to record when it
+ * came (dax_guard_late_uevent). dax_guard_stop() joins the thread and closes the socket.
  *
  * Tests inject both sources: cfg.sysfs_root points at a fake tree and cfg.uevent_fd at one end
  * of a socketpair (SOCK_DGRAM or SOCK_SEQPACKET) carrying uevent-formatted datagrams. */
@@ -38,7 +39,8 @@ struct dax_guard_event {
 	char action[16];			/* uevent ACTION ("unbind"), or "sysfs" */
 	char what[192];				/* "driver unbound (uevent unbind of dax0.0)" */
 	uint64_t seqnum;			/* uevent SEQNUM, 0 for sysfs */
-	uint64_t arrival_ns;	/* CLOCK_MONOTONIC: the uevent was read, or the poll began */
+	uint64_t arrival_ns;	/* CLOCK_MONOTONIC: the uevent was read, or the sysfs read that
+				 * saw the change returned */
 	uint64_t detect_ns;	/* CLOCK_MONOTONIC: matched, just before fn is called */
 };
 
@@ -68,6 +70,10 @@ void dax_guard_stop(struct dax_guard *g);
 
 /* True once fn was called; ev (may be NULL) gets the event. Thread-safe. */
 bool dax_guard_tripped(struct dax_guard *g, struct dax_guard_event *ev);
+
+/* After a trip by sysfs the guard goes on reading uevents (no second callback) until the
+ * uevent of the same event arrives: true once it did, with ev (its arrival_ns). */
+bool dax_guard_late_uevent(struct dax_guard *g, struct dax_guard_event *ev);
 
 /* "uevent+sysfs" or "sysfs (netlink: <why>)": what the guard is watching with. */
 const char *dax_guard_sources(const struct dax_guard *g);

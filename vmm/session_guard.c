@@ -32,6 +32,7 @@ struct session_guard {
 	uint64_t fence_ns;		/* device DMA stopped (0: none ran or not yet) */
 	pthread_mutex_t lock;
 	struct dax_guard_event ev;	/* the guard's event, under lock */
+	uint64_t late_uevent_ns;	/* tripped by sysfs: when the uevent came after (0: never) */
 	bool judged;
 	double latency_ms;
 	char source[16];
@@ -166,6 +167,12 @@ void session_guard_undo(struct run_session *s)
 
 	if (!sg)
 		return;
+	if (sg->guard) {
+		struct dax_guard_event late;
+
+		if (dax_guard_late_uevent(sg->guard, &late))
+			sg->late_uevent_ns = late.arrival_ns;
+	}
 	dax_guard_stop(sg->guard);	/* joins: no callback after this */
 	sg->guard = NULL;
 	/* The handler stays until guest RAM is unmapped would be ideal; the stages after this
@@ -282,6 +289,9 @@ int session_guard_collect(struct run_session *s, struct report *r)
 	if (sg->sigbus_ns && sg->guard_ns)
 		ret |= report_set_double(r, "dax_guard.event_after_sigbus_ms",
 					 ((double)sg->guard_ns - (double)sg->sigbus_ns) / 1e6);
+	if (sg->late_uevent_ns && sg->guard_ns)
+		ret |= report_set_double(r, "dax_guard.uevent_after_event_ms",
+					 ((double)sg->late_uevent_ns - (double)sg->guard_ns) / 1e6);
 	if (report_get_u64(r, "dma.transfers_after_fence", &after))
 		ret |= report_set_u64(r, "dax_guard.dma_after_event", after);
 	return ret ? -EINVAL : 0;

@@ -251,6 +251,39 @@ static void test_sysfs(void)
 	write_file(p, "1054867456\n");
 }
 
+/* Tripped by sysfs first: the guard then records the matching uevent that comes late (not an
+ * unrelated one), without a second callback. */
+static void test_late_uevent(void)
+{
+	struct dax_guard_config cfg = { .device = "dax0.0", .sysfs_root = root, .poll_ms = 10, .fn = on_event };
+	struct dax_guard *g;
+	struct dax_guard_event ev, late;
+	struct err e = { 0 };
+	int sv[2];
+
+	TEST_ASSERT(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) == 0, "socketpair");
+	cfg.uevent_fd = sv[0];
+	reset_calls();
+	TEST_ASSERT(dax_guard_start(&cfg, &g, &e) == 0, "start: %s", e.msg);
+	unbind("dax0.0");
+	TEST_ASSERT(wait_call(3000), "no callback for the sysfs unbind");
+	TEST_ASSERT(dax_guard_tripped(g, &ev) && ev.source == DAX_GUARD_SRC_SYSFS, "source %s",
+		    dax_guard_source_name(ev.source));
+	send_uevent(sv[1], "unbind", DAX1, "dax", 200);
+	msleep(100);
+	TEST_ASSERT(!dax_guard_late_uevent(g, NULL), "an unrelated uevent counted as the late one");
+	send_uevent(sv[1], "unbind", DAX0, "dax", 201);
+	for (int i = 0; i < 300 && !dax_guard_late_uevent(g, NULL); i++)
+		msleep(10);
+	TEST_ASSERT(dax_guard_late_uevent(g, &late) && late.seqnum == 201 && late.arrival_ns >= ev.arrival_ns,
+		    "late uevent not recorded");
+	TEST_ASSERT(get_calls() == 1, "called %u times", get_calls());
+	dax_guard_stop(g);
+	rebind("dax0.0");
+	close(sv[0]);
+	close(sv[1]);
+}
+
 static void test_refusals(void)
 {
 	struct dax_guard_config cfg = { .device = "dax1.0", .sysfs_root = root, .no_uevents = true,
@@ -291,6 +324,7 @@ int main(void)
 	test_match();
 	test_uevents();
 	test_sysfs();
+	test_late_uevent();
 	test_refusals();
 
 	TEST_ASSERT(count_dir("/proc/self/fd") == fds0 + 0 - 0, "fds %u -> %u (socketpair closed by the test)",
