@@ -210,7 +210,7 @@ static void thousands(uint64_t v, char *out, size_t len)
 void session_guard_judge(struct run_session *s)
 {
 	struct session_guard *sg = s->guard;
-	char pins[32], what[224], dma[160], prev[SESSION_REASON_BYTES];
+	char pins[32], what[224], dma[160], first[64], prev[SESSION_REASON_BYTES];
 	uint64_t gns, bns, event_ns, fence_ns, after = 0;
 	bool have_after = false;
 
@@ -245,13 +245,21 @@ void session_guard_judge(struct run_session *s)
 	if (s->report)
 		have_after = report_get_u64(s->report, "dma.transfers_after_fence", &after);
 	thousands(sg->pins_live, pins, sizeof(pins));
+	/* The first sign may be a SIGBUS before the guard's own event: say which it was. */
+	if (event_ns == gns)
+		snprintf(first, sizeof(first), "the event");
+	else if (gns)
+		snprintf(first, sizeof(first), "the first sign, a SIGBUS on guest RAM %.1f ms earlier",
+			 (double)(gns - bns) / 1e6);
+	else
+		snprintf(first, sizeof(first), "the first sign, a SIGBUS on guest RAM");
 	if (!fence_ns)
 		snprintf(dma, sizeof(dma), "no device DMA was running to stop");
 	else if (have_after)
-		snprintf(dma, sizeof(dma), "device DMA stopped %.3f ms after the event (%llu transfers after it)",
-			 sg->latency_ms, (unsigned long long)after);
+		snprintf(dma, sizeof(dma), "device DMA stopped %.3f ms after %s (%llu transfers after it)",
+			 sg->latency_ms, first, (unsigned long long)after);
 	else
-		snprintf(dma, sizeof(dma), "device DMA stopped %.3f ms after the event", sg->latency_ms);
+		snprintf(dma, sizeof(dma), "device DMA stopped %.3f ms after %s", sg->latency_ms, first);
 	snprintf(prev, sizeof(prev), "%s", s->found.live);
 	snprintf(s->found.live, sizeof(s->found.live),
 		 "hazard: %.40s went away under live pins: %.120s, while %.31s pages were pinned; %.100s%s%.120s%s",
