@@ -262,7 +262,7 @@ void session_guard_judge(struct run_session *s)
 		snprintf(dma, sizeof(dma), "device DMA stopped %.3f ms after %s", sg->latency_ms, first);
 	snprintf(prev, sizeof(prev), "%s", s->found.live);
 	snprintf(s->found.live, sizeof(s->found.live),
-		 "hazard: %.40s went away under live pins: %.120s, while %.31s pages were pinned; %.100s%s%.120s%s",
+		 "hazard: %.40s went away under live pins: %.100s, while %.31s pages were pinned; %.140s%s%.100s%s",
 		 s->backing.path, what, pins, dma, prev[0] ? " (then: " : "", prev, prev[0] ? ")" : "");
 }
 

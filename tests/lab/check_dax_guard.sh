@@ -7,7 +7,7 @@
 #     "went away under live pins";
 #   - its report: dax_guard.state tripped, dax_guard.pins_live = the pins it held,
 #     dax_guard.dma_after_event 0 (no transfer of daxvm's own engine started after the event),
-#     dax_guard.latency_ms present.
+#     dax_guard.latency_ms present, timing.run_ms below the 20 s duration (stopped within the run).
 # ROUNDS rounds (the device is re-enabled after each, and at the end for the checks after this
 # one). The reaction times are printed (median too) but never judged: they are numbers for the
 # report. MEASURE lines (judged against tests/lab/expect.tsv) carry only what must not vary.
@@ -81,21 +81,26 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 g = r.get('dax_guard', {})
 for k in ('state', 'device', 'sources', 'event', 'source', 'latency_ms', 'pins_live', 'dma_after_event',
-          'sigbus_faults', 'event_after_sigbus_ms', 'dma_stopped'):
+          'sigbus_faults', 'event_after_sigbus_ms', 'uevent_after_event_ms', 'dma_stopped'):
     print(f"report dax_guard.{k} = {g.get(k)}")
 d = r.get('dma', {})
 print(f"report dma.transfers = {d.get('transfers')} dma.fenced = {d.get('fenced')} dma.transfers_after_fence = {d.get('transfers_after_fence')}")
 print(f"report verdict = {r.get('verdict')} reason = {r.get('reason')}")
-print("VALUES", g.get('state'), g.get('latency_ms'), g.get('dma_after_event'), g.get('pins_live'))
+print(f"report timing.run_ms = {r.get('timing', {}).get('run_ms')}")
+print("VALUES", g.get('state'), g.get('latency_ms'), g.get('dma_after_event'), g.get('pins_live'),
+      r.get('timing', {}).get('run_ms'))
 PY
 )
 		echo "$out" | grep -v '^VALUES'
-		read -r _ s l a p <<<"$(echo "$out" | grep '^VALUES')"
+		read -r _ s l a p run_ms <<<"$(echo "$out" | grep '^VALUES')"
 		state+=("$s") after+=("$a") lat+=("$l")
 		[ "$s" = tripped ] || { echo "round $round: dax_guard.state is $s, not tripped"; fails=$((fails + 1)); }
 		[ "$a" = 0 ] || { echo "round $round: dax_guard.dma_after_event is $a, not 0"; fails=$((fails + 1)); }
 		[ "$p" = 65536 ] || { echo "round $round: dax_guard.pins_live is $p, not 65536"; fails=$((fails + 1)); }
 		[ "$l" != None ] || { echo "round $round: no dax_guard.latency_ms"; fails=$((fails + 1)); }
+		# Stopped within the run: a run that did not react lasts its whole --duration.
+		awk -v m="$run_ms" 'BEGIN { exit !(m != "None" && m + 0 < 20000) }' ||
+			{ echo "round $round: the run lasted $run_ms ms: it did not stop before its 20 s duration"; fails=$((fails + 1)); }
 	else
 		echo "round $round: no report written"
 		state+=(none) after+=(none)
