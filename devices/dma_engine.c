@@ -344,10 +344,14 @@ int dma_engine_start(struct dma_engine *dma, struct err *e)
 	return 0;
 }
 
-/* The guest's own count of bad descriptors, read through the pins like any ring access. */
+/* The guest's own count of bad descriptors, read through the pins like any ring access
+ * (not once fenced: guest RAM may be gone). */
 static uint64_t read_faults_injected(struct dma_engine *dma)
 {
 	uint64_t sum = 0;
+
+	if (dma_fenced(dma))
+		return 0;
 
 	for (unsigned r = 0; r < dma->nr_rings; r++) {
 		struct pin_translation t;
@@ -381,6 +385,53 @@ void dma_engine_stop_and_drain(struct dma_engine *dma)
 	dma->stop_ns = dma_now_ns();
 	dma->faults_injected = read_faults_injected(dma);
 	dma->stopped = true;
+}
+
+uint64_t dma_engine_fence(struct dma_engine *dma, uint64_t since_ns)
+{
+	uint64_t now = dma_now_ns();
+	uint64_t zero = 0;
+
+	if (!__atomic_compare_exchange_n(&dma->fence_ns, &zero, now, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return zero;	/* already fenced: its time */
+	__atomic_store_n(&dma->fence_since_ns, since_ns ? since_ns : now, __ATOMIC_RELEASE);
+	__atomic_store_n(&dma->fenced, true, __ATOMIC_RELEASE);
+	return now;
+}
+
+bool dma_engine_fenced(const struct dma_engine *dma, uint64_t *fence_ns)
+{
+	bool f = dma_fenced(dma);
+
+	if (fence_ns)
+		*fence_ns = f ? __atomic_load_n(&dma->fence_ns, __ATOMIC_ACQUIRE) : 0;
+	return f;
+}
+
+/* Moves (descriptors) whose data transfer started at or after the fence's event; after stop. */
+static uint64_t moves_after_fence(const struct dma_engine *dma, bool *saturated)
+{
+	uint64_t since = __atomic_load_n(&dma->fence_since_ns, __ATOMIC_ACQUIRE), n = 0;
+
+	*saturated = false;
+	if (!dma_fenced(dma))
+		return 0;
+	for (unsigned q = 0; q < dma->nr_queues; q++) {
+		const struct dma_queue *qu = &dma->queues[q];
+		uint64_t logged = qu->moves_logged < DMA_MOVE_LOG ? qu->moves_logged : DMA_MOVE_LOG;
+		uint64_t seen = 0;
+
+		for (uint64_t i = 0; i < logged; i++) {
+			if (qu->move_log[i].start_ns >= since) {
+				n += qu->move_log[i].n;
+				seen++;
+			}
+		}
+		if (seen && seen == DMA_MOVE_LOG)
+			*saturated = true;	/* the log holds only later moves: at least n */
+	}
+	return n;
 }
 
 void dma_engine_get_stats(struct dma_engine *dma, struct dma_stats *s)
@@ -438,6 +489,15 @@ int dma_engine_fill_report(struct dma_engine *dma, struct report *r)
 	ret |= report_set_u64(r, "dma.batches", s.batches);
 	ret |= report_set_u64(r, "dma.ring_errors", s.ring_errors);
 	ret |= report_set_bool(r, "dma.ioeventfd", dma->ioeventfd);
+	ret |= report_set_bool(r, "dma.fenced", dma_fenced(dma));
+	if (dma_fenced(dma) && dma->stopped) {
+		bool sat;
+		uint64_t after = moves_after_fence(dma, &sat);
+
+		ret |= report_set_u64(r, "dma.transfers_after_fence", after);
+		if (sat)
+			ret |= report_set_bool(r, "dma.transfers_after_fence_saturated", true);
+	}
 	if (!dma->ioeventfd && dma->ioeventfd_why[0])
 		ret |= report_set_str(r, "dma.ioeventfd_why", dma->ioeventfd_why);
 	return ret ? -ENOMEM : 0;
@@ -449,6 +509,10 @@ bool dma_engine_verdict_ok(struct dma_engine *dma, char *why, size_t why_len)
 	uint64_t injected = dma->stopped ? dma->faults_injected : read_faults_injected(dma);
 	uint64_t vf;
 
+	if (dma_fenced(dma)) {
+		snprintf(why, why_len, "the DMA engine was fenced: device DMA was stopped during the run");
+		return false;
+	}
 	dma_engine_get_stats(dma, &s);
 	vf = s.host_verify_failures + s.guest_verify_failures;
 	if (vf) {

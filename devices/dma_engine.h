@@ -91,6 +91,16 @@ void dma_engine_kick(struct dma_engine *dma, unsigned ring);
 /* Stops the queues after they complete every descriptor submitted so far. Idempotent. */
 void dma_engine_stop_and_drain(struct dma_engine *dma);
 
+/* The dax guard's fast stop, from any thread (also a signal handler: atomics and
+ * clock_gettime only, no lock, no join): no data move starts after it returns, the queues stop
+ * touching guest RAM (rings, descriptors, statuses: left as they are) and stop_and_drain no
+ * longer reads it. since_ns: the event it answers (CLOCK_MONOTONIC; 0 = now): after stop,
+ * dma.transfers_after_fence counts the descriptors whose transfer started at or after it
+ * (moves already running when the fence is set run to their end). Returns the fence time;
+ * a second call changes nothing and returns the first one's. */
+uint64_t dma_engine_fence(struct dma_engine *dma, uint64_t since_ns);
+bool dma_engine_fenced(const struct dma_engine *dma, uint64_t *fence_ns);
+
 void dma_engine_get_stats(struct dma_engine *dma, struct dma_stats *s);
 int dma_engine_media_fd(const struct dma_engine *dma);		/* for tests: the media */
 uint64_t dma_engine_media_bytes(const struct dma_engine *dma);
@@ -98,7 +108,8 @@ uint64_t dma_engine_media_align(const struct dma_engine *dma);
 bool dma_engine_uses_ioeventfd(const struct dma_engine *dma);
 
 /* dma.transfers, dma.bytes, dma.verify_failures, dma.iommu_faults, dma.faults_injected,
- * dma.gib_per_s, dma.queues, dma.media, and details. */
+ * dma.gib_per_s, dma.queues, dma.media, dma.fenced, and details; once fenced and stopped,
+ * dma.transfers_after_fence. */
 int dma_engine_fill_report(struct dma_engine *dma, struct report *r);
 /* True when no verify failure happened and faults_injected == iommu_faults. */
 bool dma_engine_verdict_ok(struct dma_engine *dma, char *why, size_t why_len);

@@ -37,6 +37,8 @@ struct dma_ring {
 	bool ioeventfd;		/* a KVM ioeventfd is registered for its doorbell */
 };
 
+#define DMA_MOVE_LOG 256
+
 struct dma_queue {
 	struct dma_engine *dma;
 	unsigned index;
@@ -47,6 +49,10 @@ struct dma_queue {
 	uint64_t scratch_off;	/* this queue's media scratch (RAM->RAM bounce) */
 	uint64_t scratch_bytes;
 	struct dma_stats stats;	/* counters owned by this thread (atomic adds: read live) */
+	/* When each of this queue's last DMA_MOVE_LOG data moves started (written by the queue
+	 * thread only, read after it was joined): counts the moves after a guard event. */
+	struct { uint64_t start_ns; uint32_t n; } move_log[DMA_MOVE_LOG];
+	uint64_t moves_logged;
 };
 
 #define DMA_QUEUE_BUF (2ULL << 20)
@@ -68,7 +74,17 @@ struct dma_engine {
 	uint64_t guest_verify_failures;
 	uint64_t first_failure_gpa;
 	uint64_t faults_injected;	/* read from the ring headers at stop */
+	/* dma_engine_fence(): no data move starts once fenced is set (atomics: any thread). */
+	bool fenced;
+	uint64_t fence_ns;		/* when the fence was set */
+	uint64_t fence_since_ns;	/* the event it answers: moves started from here are counted */
 };
+
+/* True once dma_engine_fence() ran: the queues must not start a move or touch guest RAM. */
+static inline bool dma_fenced(const struct dma_engine *dma)
+{
+	return __atomic_load_n(&dma->fenced, __ATOMIC_ACQUIRE);
+}
 
 void *dma_queue_main(void *arg);
 /* Completes every descriptor submitted on ring r (called by r's queue thread). */

@@ -29,11 +29,26 @@ uint64_t dma_now_ns(void)
  * the range may span adjacent mappings. Nothing is touched. */
 /* Moves [iova, +len) <-> media at media_off; pin_dma_rw() checks the whole range before it
  * moves a byte (a fault touches nothing) and walks across adjacent mappings itself. */
+/* Notes that a data move of n descriptors starts now (for dma.transfers_after_fence). */
+static void log_move(struct dma_queue *q, uint32_t n)
+{
+	unsigned i = (unsigned)(q->moves_logged++ % DMA_MOVE_LOG);
+
+	q->move_log[i].start_ns = dma_now_ns();
+	q->move_log[i].n = n;
+}
+
+/* DMA_ST_PENDING when the engine is fenced: nothing moved (the caller leaves it unserved). */
 static uint32_t dma_move(struct dma_queue *q, uint64_t media_off, uint64_t iova, uint64_t len,
 			 bool to_ram)
 {
 	struct err e = { 0 };
-	int ret = pin_dma_rw(q->dma->pins, q->dma->media.fd, media_off, iova, len, to_ram, &e);
+	int ret;
+
+	if (dma_fenced(q->dma))
+		return DMA_ST_PENDING;
+	log_move(q, 1);
+	ret = pin_dma_rw(q->dma->pins, q->dma->media.fd, media_off, iova, len, to_ram, &e);
 
 	STAT_ADD(q, batches, 1);
 	if (ret == -EFAULT)
@@ -284,9 +299,13 @@ static void complete(struct dma_queue *q, struct dma_ring *ring, struct dma_ring
 {
 	struct dma_engine *dma = q->dma;
 
+	/* Fenced (the dax guard): move nothing, write no status, leave the ring where it is. */
+	if (dma_fenced(dma))
+		return;
 	if (b->nr_ops) {
 		struct err e = { 0 };
 
+		log_move(q, b->nr_ops);
 		pin_dma_rw_batch(dma->pins, dma->media.fd, b->ops, b->nr_ops, &e);
 		STAT_ADD(q, batches, 1);
 	}
@@ -311,10 +330,13 @@ void dma_queue_service_ring(struct dma_queue *q, unsigned r)
 {
 	struct dma_engine *dma = q->dma;
 	struct dma_ring *ring = &dma->rings[r];
-	struct dma_ring_header *hdr = ring_translate(q, ring, ring->iova, sizeof(*hdr));
+	struct dma_ring_header *hdr;
 	struct batch b;
 	uint32_t prod;
 
+	if (dma_fenced(dma))
+		return;	/* guest RAM may be gone: not even the header is read */
+	hdr = ring_translate(q, ring, ring->iova, sizeof(*hdr));
 	if (!hdr) {
 		ring->armed = false;	/* counted once: retried on the next doorbell only */
 		return;
@@ -331,7 +353,7 @@ void dma_queue_service_ring(struct dma_queue *q, unsigned r)
 		__atomic_store_n(&hdr->cons, ring->cons, __ATOMIC_RELEASE);
 		return;
 	}
-	while (ring->cons != prod) {
+	while (ring->cons != prod && !dma_fenced(dma)) {
 		gather(q, ring, prod, &b);
 		complete(q, ring, hdr, &b);
 		if (ring->cons == prod)

@@ -281,13 +281,18 @@ static uint64_t seg_addr(const struct seg *s, size_t idx)
 /* Compares entries of pages [idx, idx+n) of s with the snapshot. */
 static void compare(struct validate *v, const struct seg *s, size_t idx, size_t n, const uint64_t *ent)
 {
+	unsigned gone_streak = 0;	/* pages in a row still absent after the re-reads */
+
 	for (size_t i = 0; i < n; i++) {
 		uint64_t en = ent[i];
 
 		/* Compaction and NUMA balancing try to migrate even pinned pages: the PTE holds a
 		 * migration entry until the kernel sees the pin and restores it. Re-read for up to
-		 * 50 ms; back at the same frame is a refused migration, not a failure. */
-		for (int t = 0; !(en & PAGEMAP_PRESENT) && v->snap[idx + i] != SNAP_GONE && t < 50; t++) {
+		 * 50 ms; back at the same frame is a refused migration, not a failure.
+		 * Two pages in a row still absent after that is a teardown (the whole mapping went),
+		 * not migration: no more waiting in this window, so the run can stop at once. */
+		for (int t = 0; !(en & PAGEMAP_PRESENT) && v->snap[idx + i] != SNAP_GONE && t < 50 &&
+				gone_streak < 2; t++) {
 			usleep(1000);
 			if (rd_pagemap(v, s->vaddr + (uint64_t)(idx + i - s->first) * s->page_size,
 				       s->page_size, 1, &en, NULL))
@@ -295,6 +300,7 @@ static void compare(struct validate *v, const struct seg *s, size_t idx, size_t 
 			if ((en & PAGEMAP_PRESENT) && pagemap_pfn(en) == v->snap[idx + i])
 				v->n.transient_unmapped++;
 		}
+		gone_streak = (en & PAGEMAP_PRESENT) || v->snap[idx + i] == SNAP_GONE ? 0 : gone_streak + 1;
 		/* Each event is counted once: the snapshot follows the page afterwards. */
 		if (!(en & PAGEMAP_PRESENT)) {
 			if (v->snap[idx + i] != SNAP_GONE) {

@@ -69,6 +69,11 @@ struct guest_ops {
 	void (*progress)(struct guest *g, struct guest_progress *p);
 	/* Stops device DMA and drains it; before guest RAM is unpinned. Idempotent. */
 	void (*quiesce)(struct guest *g);
+	/* The dax guard's fast stop, from any thread or a signal handler (atomics only, no
+	 * join): no device DMA starts after it returns and devices stop touching guest RAM;
+	 * since_ns is the event it answers. Returns when DMA was stopped (CLOCK_MONOTONIC ns),
+	 * 0 when the guest has no DMA device. May be NULL. */
+	uint64_t (*stop_dma)(struct guest *g, uint64_t since_ns);
 	/* After the vCPUs ended and quiesce: the guest's and its devices' report keys and, when
 	 * they found a failure, one sentence each (empty strings otherwise). Reads guest RAM: call
 	 * before unpinning. */

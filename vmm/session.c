@@ -8,6 +8,7 @@
 
 #include "devices/ctl.h"
 #include "vmm/session.h"
+#include "vmm/session_guard.h"
 #include "vmm/session_pin.h"
 
 #define SESSION_POLL_NS (10ULL * 1000 * 1000)	/* run-loop tick */
@@ -252,6 +253,8 @@ static const struct session_stage {
 	{ "memslots", stage_memslots, NULL },	/* memslots go with the VM fd */
 	{ "pinning", session_pin_setup, session_pin_undo },	/* vmm/session_pin.c */
 	{ "devices", stage_devices, undo_devices },
+	/* devdax under pins: watch the device, stop DMA if it goes (vmm/session_guard.c) */
+	{ "dax_guard", session_guard_setup, session_guard_undo },
 	{ "vcpus", stage_vcpus, undo_vcpus },
 	{ "boot", stage_boot, NULL },
 };
@@ -286,6 +289,7 @@ int session_start(struct run_session *s, struct err *e)
 
 				unwind(s);
 				session_pin_free(s);
+				session_guard_free(s);
 				s->stages_done = failed;	/* for session_failed_stage */
 			}
 			return ret;
@@ -293,6 +297,8 @@ int session_start(struct run_session *s, struct err *e)
 		s->stages_done = (unsigned)i + 1;
 		if (*s->interrupted)
 			note(s->found.live, "interrupted");
+		if (session_guard_tripped(s))
+			session_guard_judge(s);
 		if (s->found.live[0])
 			return 0;
 	}
@@ -315,6 +321,8 @@ void session_run(struct run_session *s)
 			note(s->found.live, "interrupted");
 			break;
 		}
+		if (session_guard_tripped(s))
+			break;	/* device DMA is already stopped; session_finish says why */
 		if (check_vcpus(s))
 			break;
 		if (!s->t.stop_ns && now - s->t.all_ready_ns >= duration_ns) {
@@ -357,7 +365,7 @@ bool run_judge(const struct run_findings *f, char *reason, size_t len)
 
 void session_finish(struct run_session *s)
 {
-	bool ran = s->stages_done == NR_STAGES || s->found.live[0];
+	bool ran = s->stages_done == NR_STAGES || s->found.live[0] || session_guard_tripped(s);
 
 	if (s->nr_vcpus)
 		stop_vcpus(s);
@@ -373,9 +381,14 @@ void session_finish(struct run_session *s)
 			note(s->found.device, "internal error: the report rejected a key of the guest");
 		note(s->found.device, dev);
 	}
+	session_guard_judge(s);	/* the device went under the pins: that is the run's first cause */
 	unwind(s);	/* unpinning runs the release check */
-	if (ran && s->report)
+	if (ran && s->report) {
 		session_pin_collect(s, s->report);
+		if (session_guard_collect(s, s->report))
+			note(s->found.device, "internal error: the report rejected a dax_guard key");
+	}
 	session_pin_free(s);
+	session_guard_free(s);
 	s->failed = !run_judge(&s->found, s->reason, sizeof(s->reason));
 }

@@ -68,6 +68,7 @@ struct run_session {
 	struct guest *guest;
 	struct pin_container *pins;	/* NULL without pinning */
 	struct validate *validator;	/* created with the container */
+	struct session_guard *guard;	/* the dax guard stage (vmm/session_guard.c) */
 	bool validating;		/* validate_start() succeeded: stop/finish at unpin */
 	char pin_backend_name[16];	/* the backend actually used ("io_uring") */
 	FILE *console;

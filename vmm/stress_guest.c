@@ -291,6 +291,11 @@ static void stress_progress(struct guest *g, struct guest_progress *p)
 	}
 }
 
+static uint64_t stress_stop_dma(struct guest *g, uint64_t since_ns)
+{
+	return g->dma ? dma_engine_fence(g->dma, since_ns) : 0;
+}
+
 static void stress_quiesce(struct guest *g)
 {
 	if (!g->dma || g->dma_quiesced)
@@ -330,6 +335,7 @@ const struct guest_ops stress_guest_ops = {
 	.explain_end = stress_explain_end,
 	.progress = stress_progress,
 	.quiesce = stress_quiesce,
+	.stop_dma = stress_stop_dma,
 	.collect = stress_guest_collect,	/* vmm/stress_guest_report.c */
 	.destroy_devices = stress_destroy_devices,
 	.destroy = stress_destroy,

@@ -84,6 +84,8 @@ run_check repro 60 bash -c 'out=$("$1" "$2" /dev/dax0.0 64 2>&1); st=$?; echo "$
 case $(uname -r) in
 6.1.*) run_check kvm_suite 400 python3 "$src/tests/lab/check_kvm_suite.py" "$build" ;;
 esac
+# The dax guard: daxctl disable-device during daxvm run (re-enables the device after each round).
+run_check dax_guard 200 "$src/tests/lab/check_dax_guard.sh" "$build" "$edu"
 # Last: it tears the dax device down.
 run_check teardown 90 "$bin/lab_teardown" "$edu" /dev/dax0.0
 # After every check process has exited: pins still counted here were never released.
