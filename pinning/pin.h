@@ -161,4 +161,15 @@ struct pin_dma_op {
 int pin_dma_rw_batch(struct pin_container *c, int media_fd, struct pin_dma_op *ops, unsigned n,
 		     struct err *e);
 
+/* ---- Additions (parallel populate + pin, issue 13) ---- */
+
+/* Bytes pinned so far of total, seconds since pinning started. */
+typedef void (*pin_progress_fn)(uint64_t done, uint64_t total, double secs, void *opaque);
+
+/* Pins the 1 GiB pieces of the next mappings on up to threads threads (io_uring, first map
+ * of an empty container; 0 or 1 = one thread, the default) and reports progress to fn after
+ * each piece (NULL = none; calls are serialised, from the pinning threads). */
+void pin_container_set_parallel(struct pin_container *c, unsigned threads, pin_progress_fn fn,
+				void *opaque);
+
 #endif

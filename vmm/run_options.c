@@ -30,6 +30,9 @@ void run_options_usage(FILE *out)
 		"  --grow-pool        memfd-huge: when the hugetlb pool has too few free pages,\n"
 		"                     grow it for the run (root) and give the pages back at exit\n"
 		"                     (default: never touch the pool; say how to grow it)\n"
+		"  --prealloc-threads N\n"
+		"                     threads that populate guest RAM before it is pinned, 1 to\n"
+		"                     256, as QEMU's prealloc-threads (default: the CPU count)\n"
 		"  --work-size SIZE   bytes each vCPU writes and verifies per pass, from the start\n"
 		"                     of its equal share of RAM (default: the whole share; RAM\n"
 		"                     above 2 MiB is shared out); smaller is quicker on big RAM\n"
@@ -161,6 +164,8 @@ static int parse_one(struct run_options *o, const char *opt, const char *val, st
 		o->vfio = val;
 	} else if (!strcmp(opt, "--validate-interval")) {
 		return parse_count(opt, val, 1, 60000, &o->validate_interval_ms, e);
+	} else if (!strcmp(opt, "--prealloc-threads")) {
+		return parse_count(opt, val, 1, 256, &o->prealloc_threads, e);
 	} else if (!strcmp(opt, "--dma-queues")) {
 		return parse_count(opt, val, 1, 8, &o->dma_queues, e);
 	} else if (!strcmp(opt, "--dma-media")) {
@@ -195,7 +200,7 @@ static bool takes_value(const char *opt)
 	static const char *const with_value[] = {
 		"--mem", "--mem-size", "--work-size", "--cpus", "--duration", "--hang-timeout", "--report",
 		"--console", "--pin", "--inject", "--vfio", "--validate-interval", "--dma",
-		"--dma-queues", "--dma-media",
+		"--dma-queues", "--dma-media", "--prealloc-threads",
 	};
 
 	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)

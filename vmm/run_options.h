@@ -32,6 +32,7 @@ struct run_options {
 	bool dma;			/* --dma on|off: run the DMA stress (needs pinning) */
 	unsigned dma_queues;		/* --dma-queues: DMA device threads */
 	const char *dma_media;		/* --dma-media PATH: file or block device (overwritten); NULL = memfd */
+	unsigned prealloc_threads;	/* --prealloc-threads: threads populating RAM before the pin; 0 = CPU count */
 	bool grow_pool;			/* --grow-pool: memfd-huge/hugetlbfs may grow the hugetlb pool for the run */
 	bool help;			/* --help: print usage, run nothing */
 };

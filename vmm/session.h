@@ -20,6 +20,7 @@
 #include "guest/abi.h"
 #include "pinning/backing.h"
 #include "pinning/pin.h"
+#include "pinning/populate.h"
 #include "pinning/validate.h"
 #include "vmm/guest_mem.h"
 #include "vmm/kvm_vm.h"
@@ -53,6 +54,7 @@ struct run_session {
 	bool validating;		/* validate_start() succeeded: stop/finish at unpin */
 	bool unpinned;			/* session_unpin() ran (validate_finish done) */
 	char pin_backend_name[16];	/* the backend actually used ("io_uring") */
+	struct populate_result populate;	/* --prealloc-threads: how guest RAM was populated */
 	struct report *report;		/* filled as stages finish (DMA before unpinning) */
 
 	FILE *console;			/* stdout or --console */
