@@ -162,8 +162,8 @@ static int register_table(struct pin_container *c, struct uring_state *s,
 		 * 1 = the kernel cannot clone buffers, so register on this thread. */
 		ret = 1;
 		if (n > 1 && c->pin_threads > 1)
-			ret = uring_register_parallel(&s->ring, iov, n, s->nr_slots, c->pin_threads,
-						      c->progress, c->progress_opaque);
+			ret = uring_register_parallel(&s->ring, iov, n, 0, s->nr_slots, true,
+						      c->pin_threads, c->progress, c->progress_opaque);
 		if (ret == 1)
 			ret = io_uring_register_buffers_tags(&s->ring, iov, tags, s->nr_slots);
 	}
@@ -195,6 +195,29 @@ static int uring_map(struct pin_container *c, struct pin_mapping *m, struct err 
 			return map_error(m, ret, e);
 		first = 0;
 		goto done;
+	}
+	/* Later maps of several pieces: in parallel too, cloned into their slots. */
+	if (n > 1 && c->pin_threads > 1) {
+		struct iovec *iov = calloc(n, sizeof(*iov));
+		int ret = -ENOMEM;
+
+		if (iov) {
+			for (uint32_t i = 0; i < n; i++) {
+				uint64_t off = (uint64_t)i * URING_BUF_MAX;
+
+				iov[i].iov_base = (void *)(uintptr_t)(m->vaddr + off);
+				iov[i].iov_len = m->size - off < URING_BUF_MAX ? m->size - off : URING_BUF_MAX;
+			}
+			ret = uring_register_parallel(&s->ring, iov, n, (unsigned)first, s->nr_slots, false,
+						      c->pin_threads, c->progress, c->progress_opaque);
+			free(iov);
+		}
+		if (ret < 0)
+			return map_error(m, ret, e);
+		if (!ret) {
+			memset(&s->slot_used[first], 1, n);
+			goto done;
+		}
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t off = (uint64_t)i * URING_BUF_MAX;

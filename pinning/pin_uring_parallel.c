@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -35,6 +36,8 @@ struct par_ctx {
 	struct io_uring *ring;
 	const struct iovec *iov;
 	unsigned n;
+	unsigned first;			/* slot of iov[0] */
+	uint8_t *cloned;		/* per buffer: in the table (error path clears these) */
 	unsigned next;			/* next buffer to take (atomic) */
 	int stop;			/* a worker failed (atomic) */
 	pthread_mutex_t lock;		/* clone into ring, first_err, progress */
@@ -80,10 +83,11 @@ static int one_buffer(struct par_ctx *c, unsigned i)
 	ret = io_uring_register_buffers(&tmp, &c->iov[i], 1);
 	if (!ret) {
 		pthread_mutex_lock(&c->lock);
-		ret = clone_into(c->ring, tmp.ring_fd, i);
+		ret = clone_into(c->ring, tmp.ring_fd, c->first + i);
 		if (ret == -EINVAL)
 			c->no_clone = true;
 		if (!ret) {
+			c->cloned[i] = 1;
 			c->done_bytes += c->iov[i].iov_len;
 			if (c->fn)
 				c->fn(c->done_bytes, c->total_bytes, secs_since(&c->t0), c->opaque);
@@ -122,9 +126,11 @@ static void *worker(void *arg)
 }
 
 int uring_register_parallel(struct io_uring *ring, const struct iovec *iov, unsigned n,
-			    unsigned nr_slots, unsigned threads, pin_progress_fn fn, void *opaque)
+			    unsigned first, unsigned nr_slots, bool new_table, unsigned threads,
+			    pin_progress_fn fn, void *opaque)
 {
-	struct par_ctx c = { .ring = ring, .iov = iov, .n = n, .fn = fn, .opaque = opaque };
+	struct par_ctx c = { .ring = ring, .iov = iov, .n = n, .first = first, .fn = fn,
+			     .opaque = opaque };
 	pthread_t tid[PAR_MAX_THREADS];
 	unsigned started = 0;
 	int ret;
@@ -135,9 +141,16 @@ int uring_register_parallel(struct io_uring *ring, const struct iovec *iov, unsi
 		threads = n;
 	for (unsigned i = 0; i < n; i++)
 		c.total_bytes += iov[i].iov_len;
-	ret = io_uring_register_buffers_sparse(ring, nr_slots);
-	if (ret)
-		return ret;
+	c.cloned = calloc(n, 1);
+	if (!c.cloned)
+		return -ENOMEM;
+	if (new_table) {
+		ret = io_uring_register_buffers_sparse(ring, nr_slots);
+		if (ret) {
+			free(c.cloned);
+			return ret;
+		}
+	}
 	clock_gettime(CLOCK_MONOTONIC, &c.t0);
 	pthread_mutex_init(&c.lock, NULL);
 	/* The calling thread works too; a failed pthread_create means fewer workers. */
@@ -151,10 +164,21 @@ int uring_register_parallel(struct io_uring *ring, const struct iovec *iov, unsi
 		pthread_join(tid[i], NULL);
 	pthread_mutex_destroy(&c.lock);
 	if (c.first_err) {
-		/* Dropping the table releases every buffer cloned so far. */
-		io_uring_unregister_buffers(ring);
-		/* EINVAL from the clone: a kernel without offsets (6.12) or without cloning. */
-		return c.no_clone ? 1 : c.first_err;
+		if (new_table) {
+			/* Dropping the table releases every buffer cloned so far. */
+			io_uring_unregister_buffers(ring);
+		} else {
+			/* Other mappings live in the table: empty just the slots we filled. */
+			for (unsigned i = 0; i < n; i++) {
+				struct iovec none = { 0 };
+				__u64 tag = 0;
+
+				if (c.cloned[i])
+					io_uring_register_buffers_update_tag(ring, first + i, &none, &tag, 1);
+			}
+		}
 	}
-	return 0;
+	free(c.cloned);
+	/* EINVAL from the clone: a kernel without offsets (6.12) or without cloning. */
+	return c.first_err ? (c.no_clone ? 1 : c.first_err) : 0;
 }

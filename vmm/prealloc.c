@@ -54,3 +54,14 @@ void prealloc_pin_line(const struct backing *b, bool live, bool done)
 		fprintf(stdout, "\r  pinning guest RAM: %s ...   ", size_format(b->size, a, sizeof(a)));
 	fflush(stdout);
 }
+
+void prealloc_pin_progress(uint64_t done, uint64_t total, double secs, void *opaque)
+{
+	char a[32], b[32], r[32];
+
+	(void)opaque;
+	fprintf(stdout, "\r  pinning guest RAM: %s of %s (%s/s)   ", size_format(done, a, sizeof(a)),
+		size_format(total, b, sizeof(b)),
+		size_format(secs > 0 ? (uint64_t)((double)done / secs) : 0, r, sizeof(r)));
+	fflush(stdout);
+}

@@ -20,4 +20,7 @@ int prealloc_backing(const struct backing *b, unsigned threads, bool live,
 /* The pin's progress line on a terminal: "pinning X ..." before it, cleared after. */
 void prealloc_pin_line(const struct backing *b, bool live, bool done);
 
+/* pin_progress_fn for pin_container_set_parallel: "pinning X of Y (rate)" on stdout. */
+void prealloc_pin_progress(uint64_t done, uint64_t total, double secs, void *opaque);
+
 #endif

@@ -55,6 +55,9 @@ int session_pin(struct run_session *s, struct err *e)
 		ret = validate_new(&vcfg, &s->validator, e);
 	if (!ret)
 		ret = validate_begin(s->validator, e);
+	/* io_uring pins the 1 GiB pieces on the same threads (pin_uring_parallel.c). */
+	pin_container_set_parallel(s->pins, s->opt->prealloc_threads ? s->opt->prealloc_threads : populate_default_threads(),
+				   live ? prealloc_pin_progress : NULL, NULL);
 	prealloc_pin_line(&s->backing, live && !ret, false);
 	if (!ret)
 		ret = pin_map_regions(s->pins, session_visit_pin_regions, &s->mem, e);

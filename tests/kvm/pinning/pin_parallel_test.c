@@ -141,11 +141,32 @@ static void case_error_midway(void)
 	TEST_ASSERT(pin_container_pinned_pages(c) == 0, "nothing recorded");
 	TEST_ASSERT(count_threads() == tasks, "no pinning thread left");
 	TEST_ASSERT(count_dir("/proc/self/fd") == fds, "no temporary ring left");
-	/* The container is clean: the pinnable first 2 GiB map (in parallel) and are released. */
-	err_reset(&e);
-	m.size = 2 * G1;
-	TEST_ASSERT(pin_map_dma(c, &m, &e) == 0, "2 GiB: %s", e.msg);
-	TEST_ASSERT(t_vmpin_kib() - pin0 == 2 * G1 / 1024, "VmPin %" PRIu64 " KiB", t_vmpin_kib());
+	/* The same failure as a later map (table in use: only its own slots are emptied). */
+	{
+		char *small = mmap(NULL, 4 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		struct pin_dma_map a = { .vaddr = (uintptr_t)small, .iova = 8 * G1, .size = 4 << 20,
+					 .flags = PIN_DMA_READ | PIN_DMA_WRITE, .page_size = 4096 };
+		uint64_t unmapped = 0;
+
+		TEST_ASSERT(small != MAP_FAILED, "mmap small");
+		err_reset(&e);
+		TEST_ASSERT(pin_map_dma(c, &a, &e) == 0, "small first mapping: %s", e.msg);
+		err_reset(&e);
+		ret = pin_map_dma(c, &m, &e);
+		TEST_ASSERT(ret == -EFAULT, "later map fails too: got %d (%s)", ret, e.msg);
+		TEST_ASSERT(t_vmpin_kib() - pin0 == 4096, "only the small mapping stays pinned: VmPin %" PRIu64 " KiB",
+			    t_vmpin_kib() - pin0);
+		/* The pinnable first 2 GiB map as a later map, in parallel, next to it. */
+		err_reset(&e);
+		m.size = 2 * G1;
+		TEST_ASSERT(pin_map_dma(c, &m, &e) == 0, "2 GiB: %s", e.msg);
+		TEST_ASSERT(t_vmpin_kib() - pin0 == 2 * G1 / 1024 + 4096, "VmPin %" PRIu64 " KiB", t_vmpin_kib());
+		TEST_ASSERT(pin_unmap_dma(c, 8 * G1, 4 << 20, &unmapped, &e) == 0, "unmap small: %s", e.msg);
+		TEST_ASSERT(t_vmpin_kib() - pin0 == 2 * G1 / 1024, "VmPin %" PRIu64 " KiB", t_vmpin_kib());
+		munmap(small, 4 << 20);
+	}
+	TEST_ASSERT(count_threads() == tasks, "no pinning thread left");
+	TEST_ASSERT(count_dir("/proc/self/fd") == fds, "no temporary ring left");
 	pin_container_close(c);
 	TEST_ASSERT(t_vmpin_kib() == pin0, "released at close");
 	munmap(mem, size);
