@@ -37,6 +37,10 @@ int main(void)
 		    o.guest_flags == GUEST_F_TRIPLE_FAULT, "triple fault");
 	TEST_ASSERT(PARSE(&o, &e, "--pin", "none") == 0 && o.pin == PIN_NONE, "none");
 	TEST_ASSERT(PARSE(&o, &e, "-h") == 0 && o.help, "help");
+	TEST_ASSERT(!o.prealloc_threads, "--prealloc-threads defaults to 0 = the CPU count");
+	TEST_ASSERT(PARSE(&o, &e, "--prealloc-threads", "3") == 0 && o.prealloc_threads == 3, "prealloc");
+	err_reset(&e);
+	expect_error(PARSE(&o, &e, "--prealloc-threads", "0"), &e, "--prealloc-threads");
 
 	err_reset(&e);
 	expect_error(PARSE(&o, &e, "--cpus", "0"), &e, "--cpus 0");
