@@ -80,6 +80,7 @@ static const char *stage_options(const char *stage)
 }
 
 struct progress_line {
+	bool tty;		/* stdout is a terminal and the console is not a file */
 	bool live;		/* a terminal, no console file, a run longer than a second */
 	bool shown;
 	uint64_t last_ns;
@@ -107,6 +108,37 @@ static void run_on_tick(struct run_session *s, uint64_t now, void *opaque)
 		size_format(secs > 0 ? (uint64_t)((double)p.verified_bytes / secs) : 0, b, sizeof(b)), c);
 	fflush(stdout);
 	pl->shown = true;
+}
+
+/* Populating and pinning big guests takes seconds: "populating guest RAM: X of Y (rate)" on
+ * a terminal, drawn from the workers' progress calls (serialised by the caller). */
+static void draw_progress(const char *what, uint64_t done, uint64_t total, double secs,
+			  struct progress_line *pl)
+{
+	char a[32], b[32], r[32];
+
+	if (!pl->tty)
+		return;
+	if (done >= total) {	/* finished: the line goes, the guest's console follows */
+		fprintf(stdout, "\r%*s\r", 72, "");
+		fflush(stdout);
+		return;
+	}
+	fprintf(stdout, "\r  %s guest RAM: %s of %s (%s/s)   ", what, size_format(done, a, sizeof(a)),
+		size_format(total, b, sizeof(b)),
+		size_format(secs > 0 ? (uint64_t)((double)done / secs) : 0, r, sizeof(r)));
+	fflush(stdout);
+	pl->shown = true;
+}
+
+static void run_on_populate(uint64_t done, uint64_t total, double secs, void *opaque)
+{
+	draw_progress("populating", done, total, secs, opaque);
+}
+
+static void run_on_pin(uint64_t done, uint64_t total, double secs, void *opaque)
+{
+	draw_progress("pinning", done, total, secs, opaque);
 }
 
 int cmd_run(int argc, char **argv)
@@ -141,9 +173,13 @@ int cmd_run(int argc, char **argv)
 	s->guest_ops = &stress_guest_ops;
 	s->interrupted = &run_interrupted;
 	s->report = r;
-	pl.live = isatty(STDOUT_FILENO) && !opt.cfg.console_path && opt.cfg.duration_s > 1.0;
+	pl.tty = isatty(STDOUT_FILENO) && !opt.cfg.console_path;
+	pl.live = pl.tty && opt.cfg.duration_s > 1.0;
 	s->on_tick = run_on_tick;
 	s->tick_opaque = &pl;
+	s->on_populate = run_on_populate;
+	s->on_pin = run_on_pin;
+	s->progress_opaque = &pl;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = run_on_signal;

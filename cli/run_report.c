@@ -56,6 +56,10 @@ static void summary_pinning(const struct report *r, FILE *out)
 			str(r, "pinning.requested", "none"));
 		return;
 	}
+	fprintf(out, "  populate %s on %" PRIu64 " thread%s (%s) in %.1f ms\n",
+		size_format(u64(r, "backing.size_bytes"), a, sizeof(a)), u64(r, "pinning.populate_threads"),
+		u64(r, "pinning.populate_threads") == 1 ? "" : "s", str(r, "pinning.populate_method", "none"),
+		dbl(r, "timing.populate_ms"));
 	fprintf(out, "  pinning  %s pages pinned with %s on %s (%s expected) in %.1f ms, unpinned in %.1f ms,\n"
 		     "           %s leaked; vmstat +%" PRId64 " acquired, net %" PRId64 " after unpin;\n"
 		     "           evidence: %s\n",

@@ -7,7 +7,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <signal.h>
+
 #include "common/err.h"
+#include "memory/populate.h"
 
 enum backing_kind {
 	BACKING_DEVDAX,		/* /dev/daxX.Y: MAP_SHARED, ZONE_DEVICE (devmap) pages */
@@ -72,6 +75,14 @@ int backing_open(const struct backing_request *req, struct backing *b, struct er
 /* Unmaps, closes, and restores the hugetlb pool if it was grown. Safe on a zeroed or
  * already closed backing. */
 void backing_close(struct backing *b);
+
+/* Faults in the whole mapping on threads threads (0 = the CPU count) with the mechanism
+ * that suits the kind (shmem: one fallocate, then N threads of MADV_POPULATE_WRITE; others:
+ * N threads of MADV_POPULATE_WRITE). progress (may be NULL) is called about every 200 ms;
+ * a non-zero *cancel stops it with -EINTR. 0 or -errno with one sentence in e. */
+int backing_populate(const struct backing *b, unsigned threads, volatile sig_atomic_t *cancel,
+		     populate_progress_fn progress, void *opaque, struct populate_result *res,
+		     struct err *e);
 
 const char *backing_kind_name(enum backing_kind kind);	/* "devdax", "memfd-huge", ... */
 /* Guest RAM when none is asked: own_size (a device's or a file's) when non-zero, else the

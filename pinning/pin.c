@@ -495,6 +495,16 @@ void pin_set_unmap_hook(struct pin_container *c, pin_unmap_hook fn, void *opaque
 	pthread_rwlock_unlock(&c->lock);
 }
 
+void pin_container_set_parallel(struct pin_container *c, unsigned threads, pin_progress_fn fn,
+				void *opaque)
+{
+	pthread_rwlock_wrlock(&c->lock);
+	c->pin_threads = threads;
+	c->progress = fn;
+	c->progress_opaque = opaque;
+	pthread_rwlock_unlock(&c->lock);
+}
+
 void pin_mock_fail_next_map(struct pin_container *c, int neg_errno)
 {
 	c->mock_fail_next = neg_errno;

@@ -159,6 +159,18 @@ uint64_t pin_container_pinned_bytes(struct pin_container *c);
 typedef void (*pin_unmap_hook)(const struct pin_mapping_view *m, bool done, void *opaque);
 void pin_set_unmap_hook(struct pin_container *c, pin_unmap_hook fn, void *opaque);
 
+/* ---- Pinning in parallel ---- */
+
+/* Bytes pinned so far of total, seconds since pinning started. */
+typedef void (*pin_progress_fn)(uint64_t done, uint64_t total, double secs, void *opaque);
+
+/* Pins the 1 GiB pieces of the next mappings on up to threads threads (io_uring: each piece
+ * registered on a worker ring and cloned into the table, Linux 6.13+; 0 or 1 = one thread, the
+ * default) and reports progress to fn after each piece (NULL = none; calls are serialised,
+ * from the pinning threads). */
+void pin_container_set_parallel(struct pin_container *c, unsigned threads, pin_progress_fn fn,
+				void *opaque);
+
 /* ---- Backend specifics ---- */
 
 /* vfio: the IOMMU group fd the container attached (owned by the container), from which the

@@ -62,6 +62,9 @@ struct pin_container {
 	pin_unmap_hook unmap_hook;
 	void *unmap_hook_opaque;
 	int mock_fail_next;		/* mock: -errno for the next map */
+	unsigned pin_threads;		/* threads pinning a mapping's pieces (io_uring); <= 1 = one */
+	pin_progress_fn progress;	/* bytes pinned, from the pinning threads; NULL = none */
+	void *progress_opaque;
 };
 
 extern const struct pin_backend_ops pin_mock_ops;

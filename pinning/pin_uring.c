@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/size.h"
+#include "pinning/pin_uring_parallel.h"
 
 /* Measured on this kernel (6.18): a registered buffer may be at most 1 GiB, and a ring
  * holds at most 16,384 buffers (IORING_MAX_REG_BUFFERS, since 5.13). */
@@ -143,7 +144,8 @@ static int map_error(const struct pin_mapping *m, int ret, struct err *e);
  * chunks in slots 0..n-1 and the rest empty. Later mappings update single slots, where the
  * kernel's duplicate-hugepage accounting scans every registered buffer for each 2 MiB folio
  * (quadratic in GiB of hugetlb); a whole-table registration only scans the new buffer. */
-static int register_table(struct uring_state *s, const struct pin_mapping *m, uint32_t n)
+static int register_table(struct pin_container *c, struct uring_state *s,
+			  const struct pin_mapping *m, uint32_t n)
 {
 	struct iovec *iov = calloc(s->nr_slots, sizeof(*iov));
 	__u64 *tags = calloc(s->nr_slots, sizeof(*tags));
@@ -156,7 +158,14 @@ static int register_table(struct uring_state *s, const struct pin_mapping *m, ui
 			iov[i].iov_base = (void *)(uintptr_t)(m->vaddr + off);
 			iov[i].iov_len = m->size - off < URING_BUF_MAX ? m->size - off : URING_BUF_MAX;
 		}
-		ret = io_uring_register_buffers_tags(&s->ring, iov, tags, s->nr_slots);
+		/* Several 1 GiB pieces and threads: pin them in parallel (pin_uring_parallel.c);
+		 * 1 = the kernel cannot clone buffers, so register on this thread. */
+		ret = 1;
+		if (n > 1 && c->pin_threads > 1)
+			ret = uring_register_parallel(&s->ring, iov, n, 0, s->nr_slots, true,
+						      c->pin_threads, c->progress, c->progress_opaque);
+		if (ret == 1)
+			ret = io_uring_register_buffers_tags(&s->ring, iov, tags, s->nr_slots);
 	}
 	free(iov);
 	free(tags);
@@ -180,12 +189,35 @@ static int uring_map(struct pin_container *c, struct pin_mapping *m, struct err 
 			       "mapped): unmap something, or open the container with a larger max_mappings",
 			       n, s->nr_slots);
 	if (!s->table_registered) {
-		int ret = register_table(s, m, n);
+		int ret = register_table(c, s, m, n);
 
 		if (ret)
 			return map_error(m, ret, e);
 		first = 0;
 		goto done;
+	}
+	/* Later maps of several pieces: in parallel too, cloned into their slots. */
+	if (n > 1 && c->pin_threads > 1) {
+		struct iovec *iov = calloc(n, sizeof(*iov));
+		int ret = -ENOMEM;
+
+		if (iov) {
+			for (uint32_t i = 0; i < n; i++) {
+				uint64_t off = (uint64_t)i * URING_BUF_MAX;
+
+				iov[i].iov_base = (void *)(uintptr_t)(m->vaddr + off);
+				iov[i].iov_len = m->size - off < URING_BUF_MAX ? m->size - off : URING_BUF_MAX;
+			}
+			ret = uring_register_parallel(&s->ring, iov, n, (unsigned)first, s->nr_slots, false,
+						      c->pin_threads, c->progress, c->progress_opaque);
+			free(iov);
+		}
+		if (ret < 0)
+			return map_error(m, ret, e);
+		if (!ret) {
+			memset(&s->slot_used[first], 1, n);
+			goto done;
+		}
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t off = (uint64_t)i * URING_BUF_MAX;

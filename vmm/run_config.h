@@ -30,6 +30,8 @@ struct run_config {
 	unsigned dma_queues;		/* DMA device threads */
 	const char *dma_media;		/* DMA device media: file or block device (overwritten); NULL = memfd */
 	bool grow_pool;			/* hugetlb backings may grow the pool for the run (given back) */
+	unsigned prealloc_threads;	/* threads populating guest RAM before the pin (and pinning it a
+					 * GiB each on io_uring); 0 = the CPU count */
 };
 
 #endif

@@ -60,6 +60,11 @@ struct run_session {
 	 * The command line draws its progress line here. */
 	void (*on_tick)(struct run_session *s, uint64_t now_ns, void *opaque);
 	void *tick_opaque;
+	/* Progress of populating and of pinning guest RAM (may be NULL): the command line draws
+	 * them on a terminal; both get progress_opaque. */
+	populate_progress_fn on_populate;
+	pin_progress_fn on_pin;
+	void *progress_opaque;
 
 	struct backing backing;
 	struct vm vm;
@@ -71,6 +76,7 @@ struct run_session {
 	struct session_guard *guard;	/* the dax guard stage (vmm/session_guard.c) */
 	bool validating;		/* validate_start() succeeded: stop/finish at unpin */
 	char pin_backend_name[16];	/* the backend actually used ("io_uring") */
+	struct populate_result populate;	/* how guest RAM was populated before the pin */
 	FILE *console;
 	bool console_owned;
 	struct bus *bus;
