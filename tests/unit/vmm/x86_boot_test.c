@@ -9,21 +9,7 @@
 #include "test.h"
 #include "vmm/guest_mem.h"
 #include "vmm/x86_boot.h"
-#include "vmm/machine.h"
-#include "vmm/stress_guest.h"
-
-/* The run's planning steps for a stress guest of ram bytes on a backing aligned to align. */
-static int test_plan(uint64_t ram, uint64_t align, struct guest_mem *gm, struct err *e)
-{
-	struct machine_map m;
-	int ret = machine_map_x86(ram, align, &m, e);
-
-	if (!ret)
-		ret = stress_guest_check_ram(ram, e);
-	if (!ret)
-		ret = guest_mem_plan(&m, gm, e);
-	return ret;
-}
+#include "stress_plan.h"
 
 #define MiB (1ULL << 20)
 
