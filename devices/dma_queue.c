@@ -25,10 +25,6 @@ uint64_t dma_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* Like an IOMMU walk: every byte of [iova, +len) must be mapped with the permission `need`;
- * the range may span adjacent mappings. Nothing is touched. */
-/* Moves [iova, +len) <-> media at media_off; pin_dma_rw() checks the whole range before it
- * moves a byte (a fault touches nothing) and walks across adjacent mappings itself. */
 /* Notes that a data move of n descriptors starts now (for dma.transfers_after_fence). */
 static void log_move(struct dma_queue *q, uint32_t n)
 {
@@ -38,7 +34,9 @@ static void log_move(struct dma_queue *q, uint32_t n)
 	q->move_log[i].n = n;
 }
 
-/* DMA_ST_PENDING when the engine is fenced: nothing moved (the caller leaves it unserved). */
+/* Moves [iova, +len) <-> media at media_off; pin_dma_rw() checks the whole range before it
+ * moves a byte (a fault touches nothing) and walks across adjacent mappings itself.
+ * DMA_ST_PENDING when the engine is fenced: nothing moved (the caller leaves it unserved). */
 static uint32_t dma_move(struct dma_queue *q, uint64_t media_off, uint64_t iova, uint64_t len,
 			 bool to_ram)
 {

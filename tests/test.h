@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,6 +48,20 @@ static inline double t_time_scale(void)
 	double v = s ? strtod(s, NULL) : 1.0;
 
 	return v >= 1.0 && v <= 100.0 ? v : 1.0;
+}
+
+/* Entries in a directory (with . and ..): /proc/self/fd or /proc/self/task before and after
+ * a call shows a leaked fd or thread. */
+static inline unsigned t_count_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	unsigned n = 0;
+
+	TEST_ASSERT(d, "opendir %s", path);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
 }
 
 static inline void t_require_kvm(void)

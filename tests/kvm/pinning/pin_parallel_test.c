@@ -17,17 +17,6 @@
 
 #define G1 (1ull << 30)
 
-static unsigned count_dir(const char *path)
-{
-	DIR *d = opendir(path);
-	unsigned n = 0;
-
-	TEST_ASSERT(d, "opendir %s", path);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
 
 /* Threads of this process, without io_uring's own workers (iou-wrk-N, iou-sqp-N), which
  * the kernel starts for DMA and retires on its own schedule. */
@@ -76,7 +65,7 @@ static void case_parallel_ok(void)
 	struct populate_result res;
 	struct pin_dma_map m = { .iova = 0, .size = size, .flags = PIN_DMA_READ | PIN_DMA_WRITE,
 				 .page_size = 4096 };
-	unsigned tasks = count_threads(), fds = count_dir("/proc/self/fd");
+	unsigned tasks = count_threads(), fds = t_count_dir("/proc/self/fd");
 	char *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	uint64_t pin0 = t_vmpin_kib(), unmapped = 0;
 	int media = memfd_create("media", MFD_CLOEXEC);
@@ -108,7 +97,7 @@ static void case_parallel_ok(void)
 	TEST_ASSERT(t_vmpin_kib() == pin0, "released at close");
 	TEST_ASSERT(count_threads() == tasks, "no thread left");
 	close(media);
-	TEST_ASSERT(count_dir("/proc/self/fd") == fds, "no fd left");
+	TEST_ASSERT(t_count_dir("/proc/self/fd") == fds, "no fd left");
 	munmap(mem, size);
 	printf("  3 GiB + 4 MiB pinned by 2 threads: VmPin exact, DMA through the clones, all released\n");
 }
@@ -135,7 +124,7 @@ static void case_error_midway(void)
 	TEST_ASSERT(pin_container_open(&opt, &c, &e) == 0, "open: %s", e.msg);
 	pin_container_set_parallel(c, 2, NULL, NULL);
 	tasks = count_threads();
-	fds = count_dir("/proc/self/fd");
+	fds = t_count_dir("/proc/self/fd");
 	m.vaddr = (uintptr_t)mem;
 	ret = pin_map_dma(c, &m, &e);
 	TEST_ASSERT(ret == -EFAULT, "a read-only page in piece 2 fails the map: got %d (%s)", ret, e.msg);
@@ -143,7 +132,7 @@ static void case_error_midway(void)
 	TEST_ASSERT(t_vmpin_kib() == pin0, "no pin left after the failure: VmPin %" PRIu64 " KiB", t_vmpin_kib());
 	TEST_ASSERT(pin_container_pinned_pages(c) == 0, "nothing recorded");
 	TEST_ASSERT(count_threads() == tasks, "no pinning thread left");
-	TEST_ASSERT(count_dir("/proc/self/fd") == fds, "no temporary ring left");
+	TEST_ASSERT(t_count_dir("/proc/self/fd") == fds, "no temporary ring left");
 	/* The same failure as a later map (table in use: only its own slots are emptied). */
 	{
 		char *small = mmap(NULL, 4 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -169,7 +158,7 @@ static void case_error_midway(void)
 		munmap(small, 4 << 20);
 	}
 	TEST_ASSERT(count_threads() == tasks, "no pinning thread left");
-	TEST_ASSERT(count_dir("/proc/self/fd") == fds, "no temporary ring left");
+	TEST_ASSERT(t_count_dir("/proc/self/fd") == fds, "no temporary ring left");
 	pin_container_close(c);
 	TEST_ASSERT(t_vmpin_kib() == pin0, "released at close");
 	munmap(mem, size);

@@ -123,17 +123,6 @@ static void send_uevent(int fd, const char *action, const char *devpath, const c
 	TEST_ASSERT(send(fd, buf, n, 0) == (ssize_t)n, "send uevent");
 }
 
-static unsigned count_dir(const char *path)
-{
-	DIR *d = opendir(path);
-	unsigned n = 0;
-
-	TEST_ASSERT(d, "opendir %s", path);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
 
 #define DAX0 "/devices/platform/e820_pmem/ndbus0/region0/dax0.0/dax0.0"
 #define DAX1 "/devices/platform/e820_pmem/ndbus0/region1/dax1.0/dax1.0"
@@ -318,8 +307,8 @@ int main(void)
 	mkdir(p, 0755);
 	make_dev("dax0.0", "1054867456\n");
 	make_dev("dax1.0", "1054867456\n");
-	fds0 = count_dir("/proc/self/fd");
-	tasks0 = count_dir("/proc/self/task");
+	fds0 = t_count_dir("/proc/self/fd");
+	tasks0 = t_count_dir("/proc/self/task");
 
 	test_match();
 	test_uevents();
@@ -327,10 +316,10 @@ int main(void)
 	test_late_uevent();
 	test_refusals();
 
-	TEST_ASSERT(count_dir("/proc/self/fd") == fds0 + 0 - 0, "fds %u -> %u (socketpair closed by the test)",
-		    fds0, count_dir("/proc/self/fd"));
-	TEST_ASSERT(count_dir("/proc/self/task") == tasks0, "threads %u -> %u", tasks0,
-		    count_dir("/proc/self/task"));
+	TEST_ASSERT(t_count_dir("/proc/self/fd") == fds0 + 0 - 0, "fds %u -> %u (socketpair closed by the test)",
+		    fds0, t_count_dir("/proc/self/fd"));
+	TEST_ASSERT(t_count_dir("/proc/self/task") == tasks0, "threads %u -> %u", tasks0,
+		    t_count_dir("/proc/self/task"));
 	snprintf(p, sizeof(p), "rm -rf '%s'", root);
 	TEST_ASSERT(system(p) == 0, "cleanup");
 	printf("PASS dax_guard: uevent and sysfs unbind fire once, unrelated events do not, no leaks\n");
