@@ -30,7 +30,7 @@
 #include "common/err.h"
 #include "common/report.h"
 #include "devices/bus.h"
-#include "devices/dma_abi.h"
+#include "guest/dma_abi.h"
 #include "guest/abi.h"
 #include "pinning/pin.h"
 

@@ -18,7 +18,7 @@
 
 #define GUEST_MMIO_CTL_GPA	0xd0000000ULL		/* control device, GUEST_CTL_STRIDE bytes per vCPU */
 #define GUEST_CTL_STRIDE	0x100ULL
-#define GUEST_MMIO_DMA_GPA	0xd0100000ULL		/* DMA engine registers (devices/dma_abi.h) */
+#define GUEST_MMIO_DMA_GPA	0xd0100000ULL		/* DMA engine registers (guest/dma_abi.h) */
 #define GUEST_MMIO_DMA_SIZE	0x10000ULL
 
 /* Control registers, at GUEST_MMIO_CTL_GPA + cpu * GUEST_CTL_STRIDE; 64-bit writes. */
@@ -59,7 +59,7 @@ struct guest_image_header {
 #define GUEST_MAX_CPUS		64
 
 /* Flags in guest_params.flags. */
-#define GUEST_F_DMA		(1u << 0)	/* run the DMA stress (devices/dma_abi.h) */
+#define GUEST_F_DMA		(1u << 0)	/* run the DMA stress (guest/dma_abi.h) */
 #define GUEST_F_INJECT_UD	(1u << 1)	/* tests: execute ud2 at CPL3 after the first pass */
 #define GUEST_F_BAD_MMIO	(1u << 3)	/* tests: write to an address no device claims */
 #define GUEST_F_HANG		(1u << 4)	/* tests: spin at CPL3 without reporting (a hang) */

@@ -1,9 +1,9 @@
-/* Guest DMA stress (devices/dma_abi.h), at CPL3 on each vCPU: submits batches of descriptors
+/* Guest DMA stress (guest/dma_abi.h), at CPL3 on each vCPU: submits batches of descriptors
  * with random lengths (512 B .. 2 MiB), alignments and boundary crossings, verifies media->RAM
  * and RAM->RAM data, lets the device verify RAM->media, and injects bad IOVAs it counts. */
 #include <stdint.h>
 
-#include "devices/dma_abi.h"
+#include "guest/dma_abi.h"
 #include "guest/dma_stress.h"
 
 #define BATCH			8		/* descriptors in flight per vCPU (< ring entries) */

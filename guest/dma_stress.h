@@ -1,4 +1,4 @@
-/* The guest side of the DMA stress (devices/dma_abi.h): runs at CPL3 on each vCPU. */
+/* The guest side of the DMA stress (guest/dma_abi.h): runs at CPL3 on each vCPU. */
 #ifndef DAXVM_GUEST_DMA_STRESS_H
 #define DAXVM_GUEST_DMA_STRESS_H
 

@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "devices/dma_abi.h"
+#include "guest/dma_abi.h"
 #include "guest/abi.h"
 #include "test.h"
 

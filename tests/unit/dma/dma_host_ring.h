@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "devices/dma_abi.h"
+#include "guest/dma_abi.h"
 #include "devices/dma_engine.h"
 
 #define HRING_TIMEOUT 0xffffffffu	/* hring_wait: no completion within 10 s */

@@ -1,7 +1,7 @@
 /* The DMA engine's guest-visible contract: registers, ring and descriptor layout, media layout
  * and the data patterns both sides compute. Included by the device and the freestanding guest. */
-#ifndef DAXVM_DEVICES_DMA_ABI_H
-#define DAXVM_DEVICES_DMA_ABI_H
+#ifndef DAXVM_GUEST_DMA_ABI_H
+#define DAXVM_GUEST_DMA_ABI_H
 
 #include <stdint.h>
 
