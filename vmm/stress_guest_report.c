@@ -104,6 +104,11 @@ int stress_guest_collect(struct guest *g, const struct guest_machine *m, struct 
 	struct stress_totals t;
 	int ret;
 
+	guest_failure[0] = device_failure[0] = '\0';
+	/* A run stopped before its devices existed (an interrupt during set-up) has nothing to
+	 * collect: the session's own finding says why. */
+	if (!stress_guest_ctl(g))
+		return report_set_str(r, "guest.kind", "stress");
 	stress_totals(g, &t);
 	stress_judge(&t, stress_guest_cpus(g), guest_failure, len);
 	ret = stress_keys(g, r, &t);
