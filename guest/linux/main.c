@@ -35,9 +35,13 @@ static uint64_t run_seed(void)
 	return ((uint64_t)t.tv_sec << 32) ^ (uint64_t)t.tv_nsec ^ 0x5eed5eed5eed5eedull;
 }
 
+/* One result per run; the RUNNING callback stamps its time into it. */
+static struct stress_result result;
+
 static void on_running(void)
 {
 	ports_event(DAXVM_GUEST_EVENT_RUNNING);
+	result.running_seconds = boot_uptime();
 }
 
 static void finish(struct stress_result *r) __attribute__((noreturn));
@@ -62,7 +66,7 @@ static void setup_failed(struct stress_result *r, const char *why)
 
 int main(void)
 {
-	static struct stress_result r;
+	struct stress_result *r = &result;
 	struct stress_params p;
 	struct stress_plan plan = { 0 };
 	char why[RESULT_REASON_MAX] = "", cmdline[4096], pmem_path[PARAMS_PATH_MAX];
@@ -79,30 +83,30 @@ int main(void)
 	boot_console();
 	err = ports_open();
 	ports_event(DAXVM_GUEST_EVENT_INIT);
-	r.inject = "none";
+	r->inject = "none";
 	if (err) {
 		snprintf(why, sizeof(why), "ioperm for the report ports failed: %s", strerror(-err));
-		setup_failed(&r, why);
+		setup_failed(r, why);
 	}
 	if (boot_mounts(why, sizeof(why)))
-		setup_failed(&r, why);
-	r.init_seconds = boot_uptime();
+		setup_failed(r, why);
+	r->init_seconds = boot_uptime();
 	params_defaults(&p);
 	err = boot_read_file("/proc/cmdline", cmdline, sizeof(cmdline));
 	if (err) {
 		snprintf(why, sizeof(why), "cannot read /proc/cmdline: %s", strerror(-err));
-		setup_failed(&r, why);
+		setup_failed(r, why);
 	}
 	if (params_parse(cmdline, &p, why, sizeof(why)))
-		setup_failed(&r, why);
-	r.inject = inject_name(p.inject);
+		setup_failed(r, why);
+	r->inject = inject_name(p.inject);
 	err = boot_load_modules(why, sizeof(why));
 	if (err < 0)
-		setup_failed(&r, why);
-	r.modules_loaded = (unsigned)err;
+		setup_failed(r, why);
+	r->modules_loaded = (unsigned)err;
 	if (pmem_find(&p, pmem_path, sizeof(pmem_path), &pmem_bytes, why, sizeof(why)))
-		setup_failed(&r, why);
-	snprintf(r.pmem_device, sizeof(r.pmem_device), "%s", pmem_path);
+		setup_failed(r, why);
+	snprintf(r->pmem_device, sizeof(r->pmem_device), "%s", pmem_path);
 
 	cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	plan.threads = p.threads ? p.threads : (cpus > 0 ? (unsigned)cpus : 1);
@@ -111,12 +115,12 @@ int main(void)
 	if (plan.ram_bytes < (uint64_t)plan.threads * 4096) {
 		snprintf(why, sizeof(why), "MemAvailable is %llu bytes: %u%% of it leaves less than a "
 			 "page for each of %u threads", (unsigned long long)avail, p.ram_percent, plan.threads);
-		setup_failed(&r, why);
+		setup_failed(r, why);
 	}
 	plan.pmem_path = pmem_path[0] ? pmem_path : NULL;
 	plan.pmem_bytes = pmem_bytes;
 	plan.duration_s = p.duration_s;
-	plan.seed = r.seed = run_seed();
+	plan.seed = r->seed = run_seed();
 	plan.inject = p.inject;
 	printf("daxvm-stress: %u threads, %llu MiB of RAM%s%s%s, at least %u s and %u passes\n",
 	       plan.threads, (unsigned long long)(plan.ram_bytes >> 20), plan.pmem_path ? " and " : "",
@@ -124,6 +128,6 @@ int main(void)
 	       STRESS_MIN_PASSES);
 	fflush(stdout);
 
-	stress_run(&plan, &(struct stress_report_ops){ on_running, ports_progress }, &r);
-	finish(&r);
+	stress_run(&plan, &(struct stress_report_ops){ on_running, ports_progress }, r);
+	finish(r);
 }

@@ -17,6 +17,8 @@ struct stress_result {
 	uint64_t pmem_bytes;		/* device bytes under test; 0 without pmem */
 	uint64_t pmem_bytes_verified;
 	char pmem_device[64];		/* "" without pmem */
+	uint64_t ram_bytes_per_s;	/* verify throughput of all threads on RAM */
+	uint64_t pmem_bytes_per_s;	/* ... and on the pmem device */
 	uint64_t pmem_errors;		/* failed or short O_DIRECT reads and writes */
 	uint64_t mismatches;		/* words that did not verify */
 	bool have_miss;
@@ -28,6 +30,7 @@ struct stress_result {
 	uint64_t seed;			/* the run's base seed (per-pass seeds derive from it) */
 	double seconds;			/* stress time, thread start to the last thread's end */
 	double init_seconds;		/* kernel uptime when /init started */
+	double running_seconds;		/* kernel uptime when every thread ran (EVENT_RUNNING) */
 	unsigned modules_loaded;
 	const char *inject;		/* "none" or the debug knob used */
 };

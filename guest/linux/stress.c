@@ -29,6 +29,7 @@ struct worker {
 	uint64_t pmem_off, pmem_len;
 	/* results */
 	uint64_t ram_verified, pmem_verified, mismatches, pmem_errors;
+	double ram_s, pmem_s;		/* time spent on each part, set-up excluded */
 	unsigned passes;
 	int setup_failed;
 	char why[RESULT_REASON_MAX];
@@ -154,10 +155,15 @@ static void *worker_main(void *arg)
 	deadline = now_s() + w->plan->duration_s;
 	for (unsigned pass = 0; !atomic_load(&workers_stop); pass++) {
 		uint64_t seed = pattern_seed(w->plan->seed, pass);
+		double t = now_s();
 
 		ram_pass(w, ram, seed, pass);
-		if (w->pmem_len)
+		w->ram_s += now_s() - t;
+		if (w->pmem_len) {
+			t = now_s();
 			pmem_pass(w, fd, buf, seed);
+			w->pmem_s += now_s() - t;
+		}
 		w->passes++;
 		if (w->passes >= STRESS_MIN_PASSES && now_s() >= deadline)
 			break;
@@ -206,7 +212,7 @@ void stress_run(const struct stress_plan *plan, const struct stress_report_ops *
 	struct worker *w = calloc(plan->threads, sizeof(*w));
 	unsigned started = 0, tick = 0;
 	int running = 0;
-	double t0;
+	double t0, ram_s = 0, pmem_s = 0;
 
 	if (!w) {
 		out->verdict = DAXVM_GUEST_FAIL_SETUP;
@@ -249,6 +255,8 @@ void stress_run(const struct stress_plan *plan, const struct stress_report_ops *
 		out->pmem_bytes_verified += x->pmem_verified;
 		out->mismatches += x->mismatches;
 		out->pmem_errors += x->pmem_errors;
+		ram_s += x->ram_s;
+		pmem_s += x->pmem_s;
 		if (x->passes < out->passes)
 			out->passes = x->passes;
 		if (x->setup_failed && out->verdict != DAXVM_GUEST_FAIL_SETUP) {
@@ -267,6 +275,11 @@ void stress_run(const struct stress_plan *plan, const struct stress_report_ops *
 				 "requests on %s, the first: %s", (unsigned long long)x->pmem_errors,
 				 plan->pmem_path, strerror(x->pmem_errno));
 	}
+	/* Rates of all threads together: bytes over the mean time each thread spent on the part. */
+	if (ram_s > 0)
+		out->ram_bytes_per_s = (uint64_t)((double)out->ram_bytes_verified * plan->threads / ram_s);
+	if (pmem_s > 0)
+		out->pmem_bytes_per_s = (uint64_t)((double)out->pmem_bytes_verified * plan->threads / pmem_s);
 	if (out->verdict == DAXVM_GUEST_PASS && out->mismatches) {
 		out->verdict = DAXVM_GUEST_FAIL_MISMATCH;
 		snprintf(out->reason, sizeof(out->reason), "%llu words did not verify, the first in %s "

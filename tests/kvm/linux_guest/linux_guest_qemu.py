@@ -114,6 +114,8 @@ def main():
               r['ram_bytes_verified'] >= 2 * r['ram_bytes'], 'less than two passes verified', log)
         check(r['bytes_verified'] == r['ram_bytes_verified'] + r['pmem_bytes_verified'], 'sum', log)
         check(r['modules_loaded'] >= 2, 'the initramfs modules were not loaded', log)
+        check(r['ram_bytes_per_s'] > 0 and r['pmem_bytes_per_s'] > 0, 'no rates', log)
+        check(0 < r['init_seconds'] <= r['running_seconds'], 'the /init and running stamps', log)
 
         st, log, r = boot(initramfs, 'daxvm_duration=1 daxvm_inject=mismatch', cpus=1)
         check(st == (1 << 1) | 1 and r['verdict'] == 'fail' and r['verdict_code'] == 1,
