@@ -63,9 +63,9 @@ static const char *stage_options(const char *stage)
 {
 	static const struct { const char *stage, *options; } map[] = {
 		{ "backing", "--mem, --mem-size, --grow-pool" },
-		{ "guest", "--cpus" },
-		{ "layout", "--mem-size" },
-		{ "kvm", "--cpus" },
+		{ "guest", "--cpus, --kernel, --initrd, --append" },
+		{ "layout", "--mem-size, --kernel, --initrd, --append" },
+		{ "kvm", "--cpus, --kernel" },
 		{ "memslots", "--mem, --mem-size" },
 		{ "pinning", "--pin, --vfio, --mem" },
 		{ "devices", "--console, --dma-media, --dma-queues" },
@@ -141,8 +141,36 @@ static void run_on_pin(uint64_t done, uint64_t total, double secs, void *opaque)
 	draw_progress("pinning", done, total, secs, opaque);
 }
 
+/* The initramfs the build makes for --kernel (guest/linux/, the in-guest stress tool as
+ * /init): next to the daxvm binary in a build tree, or in the installed data directory. */
+static const char *default_initrd(char *buf, size_t len)
+{
+	static const char *const places[] = {
+		"/guest/linux/daxvm-initramfs.cpio",
+		"/../share/daxvm/daxvm-initramfs.cpio",
+	};
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
+		snprintf(buf, len, "%s%s", exe, places[i]);
+		if (access(buf, R_OK) == 0)
+			return buf;
+	}
+	return NULL;
+}
+
 int cmd_run(int argc, char **argv)
 {
+	char initrd_path[4200];
 	struct sigaction sa, old_int, old_term;
 	struct progress_line pl = { 0 };
 	struct run_options opt;
@@ -159,6 +187,13 @@ int cmd_run(int argc, char **argv)
 		run_options_usage(stdout);
 		return EXIT_PASS;
 	}
+	if (opt.cfg.kernel && !opt.cfg.initrd) {
+		opt.cfg.initrd = default_initrd(initrd_path, sizeof(initrd_path));
+		if (!opt.cfg.initrd) {
+			fprintf(stderr, "daxvm: --kernel without --initrd boots daxvm's own initramfs, but it was not built next to daxvm (guest/linux/daxvm-initramfs.cpio): build it, or give --initrd FILE\n");
+			return EXIT_USAGE;
+		}
+	}
 	s = calloc(1, sizeof(*s));
 	r = report_new();
 	if (!s || !r) {
@@ -170,7 +205,7 @@ int cmd_run(int argc, char **argv)
 	s->t.cmd_start_ns = ctl_now_ns();
 	s->t.process_age_ms = process_age_ms();
 	s->cfg = &opt.cfg;
-	s->guest_ops = &stress_guest_ops;
+	s->guest_ops = opt.cfg.kernel ? &linux_guest_ops : &stress_guest_ops;
 	s->interrupted = &run_interrupted;
 	s->report = r;
 	pl.tty = isatty(STDOUT_FILENO) && !opt.cfg.console_path;
@@ -190,8 +225,8 @@ int cmd_run(int argc, char **argv)
 	if (session_start(s, &e)) {
 		const char *stage = session_failed_stage(s);
 		/* KVM itself missing or forbidden is not fixed by an option; too many vCPUs is. */
-		const char *options = stage && !strcmp(stage, "kvm") && e.code != -EINVAL ? NULL
-				      : stage_options(stage);
+		const char *options = (stage && !strcmp(stage, "kvm") && e.code != -EINVAL) ||
+				      e.code == -EOPNOTSUPP ? NULL : stage_options(stage);
 
 		if (options)
 			fprintf(stderr, "daxvm: %s (options: %s)\n",

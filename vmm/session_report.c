@@ -51,6 +51,8 @@ int session_fill_report(struct run_session *s, struct report *r)
 			break;
 		}
 	}
+	if (s->guest_ops->ignore_unclaimed_pio)
+		ret |= report_set_u64(r, "guest.unclaimed_port_accesses", atomic_load(&s->shared.unclaimed_pio));
 	report_get_u64(r, "guest.verified_bytes", &verified);
 	ret |= report_set_double(r, "guest.verified_bytes_per_s", run_s > 0 ? (double)verified / run_s : 0.0);
 	ret |= report_set_double(r, "timing.launch_to_first_insn_ms",

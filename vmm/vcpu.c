@@ -92,6 +92,12 @@ static bool vcpu_handle_io(struct vcpu *v)
 		int ret = bus_dispatch(v->shared->bus, BUS_PIO, v->index, run->io.port, data,
 				       run->io.size, is_write);
 
+		if (ret == -ENOENT && v->shared->ignore_unclaimed_pio) {
+			if (!is_write)
+				memset(data, 0xff, run->io.size);
+			atomic_fetch_add(&v->shared->unclaimed_pio, 1);
+			continue;
+		}
 		if (ret == -ENOENT) {
 			vcpu_fail(v, VCPU_END_ERROR, "guest %s of unregistered port 0x%x at RIP 0x%" PRIx64,
 				  is_write ? "write" : "read", run->io.port, vcpu_rip(v));
@@ -155,10 +161,8 @@ static void *vcpu_thread(void *arg)
 		v->exits++;
 		switch (run->exit_reason) {
 		case KVM_EXIT_IO:
-			vcpu_handle_io(v);
-			break;
 		case KVM_EXIT_MMIO:
-			if (!vcpu_handle_mmio(v))
+			if (run->exit_reason == KVM_EXIT_IO ? !vcpu_handle_io(v) : !vcpu_handle_mmio(v))
 				break;
 			if (v->shared->mmio_done) {
 				int end = v->shared->mmio_done(v->shared->guest, v->index);
@@ -172,6 +176,8 @@ static void *vcpu_thread(void *arg)
 				  vcpu_rip(v));
 			break;
 		case KVM_EXIT_HLT:
+			if (v->shared->hlt_is_idle)
+				break;
 			vcpu_fail(v, VCPU_END_ERROR, "the guest halted without reporting why, at RIP 0x%" PRIx64,
 				  vcpu_rip(v));
 			break;

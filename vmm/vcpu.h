@@ -25,8 +25,8 @@ enum vcpu_end {
 	VCPU_END_ERROR,		/* an unexpected exit or an I/O the VMM could not serve */
 };
 
-/* Asked by a vCPU thread after each MMIO exit the bus served: has the guest finished on this
- * vCPU? Returns VCPU_RUNNING to go on, or VCPU_END_DONE / VCPU_END_EXCEPTION to end it.
+/* Asked by a vCPU thread after each MMIO or port I/O exit the bus served: has the guest
+ * finished on this vCPU? Returns VCPU_RUNNING to go on, or VCPU_END_DONE / VCPU_END_EXCEPTION to end it.
  * The guest implementation decides (vmm/guest.h); it must be thread-safe. */
 typedef int (*vcpu_mmio_done_fn)(void *guest, unsigned cpu);
 
@@ -35,6 +35,12 @@ struct vcpu_shared {
 	struct bus *bus;
 	vcpu_mmio_done_fn mmio_done;	/* NULL: the guest never ends a vCPU through MMIO */
 	void *guest;			/* its argument */
+	/* A Linux guest probes ports no device claims (other UARTs, PCI, CMOS): reads see all
+	 * ones, writes vanish, and they are counted. Otherwise such an access ends the vCPU. */
+	bool ignore_unclaimed_pio;
+	/* HLT exits (only without an in-kernel irqchip) are idle time, not an end. */
+	bool hlt_is_idle;
+	atomic_ulong unclaimed_pio;	/* port accesses nothing claimed */
 	atomic_bool stop;	/* set by the VMM: leave KVM_RUN and end */
 	atomic_uint ended;	/* vCPU threads that have ended */
 };
