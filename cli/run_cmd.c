@@ -13,6 +13,7 @@
 #include "cli/run_report.h"
 #include "common/size.h"
 #include "devices/ctl.h"
+#include "guest/linux/initramfs_path.h"
 #include "vmm/session.h"
 #include "vmm/stress_guest.h"
 
@@ -141,36 +142,26 @@ static void run_on_pin(uint64_t done, uint64_t total, double secs, void *opaque)
 	draw_progress("pinning", done, total, secs, opaque);
 }
 
-/* The initramfs the build makes for --kernel (guest/linux/, the in-guest stress tool as
- * /init): next to the daxvm binary in a build tree, or in the installed data directory. */
-static const char *default_initrd(char *buf, size_t len)
+/* The initramfs the build makes for --kernel (guest/linux/meson.build: the in-guest stress
+ * tool as /init): this build tree's copy when the daxvm running is the build tree's, else the
+ * installed one. */
+static const char *default_initrd(void)
 {
-	static const char *const places[] = {
-		"/guest/linux/daxvm-initramfs.cpio",
-		"/../share/daxvm/daxvm-initramfs.cpio",
-	};
-	char exe[4096];
+	char exe[4096], root[4096];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *slash;
 
-	if (n <= 0)
-		return NULL;
-	exe[n] = '\0';
-	slash = strrchr(exe, '/');
-	if (!slash)
-		return NULL;
-	*slash = '\0';
-	for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
-		snprintf(buf, len, "%s%s", exe, places[i]);
-		if (access(buf, R_OK) == 0)
-			return buf;
+	if (n > 0) {
+		exe[n] = '\0';
+		snprintf(root, sizeof(root), "%s/", DAXVM_LINUX_BUILD_ROOT);
+		if (!strncmp(exe, root, strlen(root)) && access(DAXVM_LINUX_INITRAMFS_BUILD, R_OK) == 0)
+			return DAXVM_LINUX_INITRAMFS_BUILD;
 	}
-	return NULL;
+	return access(DAXVM_LINUX_INITRAMFS_INSTALLED, R_OK) == 0 ? DAXVM_LINUX_INITRAMFS_INSTALLED
+								  : NULL;
 }
 
 int cmd_run(int argc, char **argv)
 {
-	char initrd_path[4200];
 	struct sigaction sa, old_int, old_term;
 	struct progress_line pl = { 0 };
 	struct run_options opt;
@@ -188,9 +179,10 @@ int cmd_run(int argc, char **argv)
 		return EXIT_PASS;
 	}
 	if (opt.cfg.kernel && !opt.cfg.initrd) {
-		opt.cfg.initrd = default_initrd(initrd_path, sizeof(initrd_path));
+		opt.cfg.initrd = default_initrd();
 		if (!opt.cfg.initrd) {
-			fprintf(stderr, "daxvm: --kernel without --initrd boots daxvm's own initramfs, but it was not built next to daxvm (guest/linux/daxvm-initramfs.cpio): build it, or give --initrd FILE\n");
+			fprintf(stderr, "daxvm: --kernel without --initrd boots daxvm's own initramfs, but neither %s nor %s exists: build or install daxvm, or give --initrd FILE\n",
+				DAXVM_LINUX_INITRAMFS_BUILD, DAXVM_LINUX_INITRAMFS_INSTALLED);
 			return EXIT_USAGE;
 		}
 	}

@@ -81,6 +81,24 @@ static uint64_t vcpu_rip(struct vcpu *v)
 	return ioctl(v->fd, KVM_GET_REGS, &r) == 0 ? r.rip : 0;
 }
 
+static void vcpu_count_unclaimed(struct vcpu_shared *sh, uint16_t port)
+{
+	atomic_fetch_add(&sh->unclaimed_pio, 1);
+	for (unsigned i = 0; i < VCPU_PORT_STATS; i++) {
+		uint32_t want = 0, have = atomic_load(&sh->unclaimed[i].port_plus_1);
+
+		if (!have && atomic_compare_exchange_strong(&sh->unclaimed[i].port_plus_1, &want,
+							    (uint32_t)port + 1))
+			have = (uint32_t)port + 1;
+		else if (!have)
+			have = want;	/* another thread took the slot: want holds its port */
+		if (have == (uint32_t)port + 1) {
+			atomic_fetch_add(&sh->unclaimed[i].count, 1);
+			return;
+		}
+	}
+}
+
 /* Returns true when the vCPU should keep running. */
 static bool vcpu_handle_io(struct vcpu *v)
 {
@@ -95,7 +113,7 @@ static bool vcpu_handle_io(struct vcpu *v)
 		if (ret == -ENOENT && v->shared->ignore_unclaimed_pio) {
 			if (!is_write)
 				memset(data, 0xff, run->io.size);
-			atomic_fetch_add(&v->shared->unclaimed_pio, 1);
+			vcpu_count_unclaimed(v->shared, run->io.port);
 			continue;
 		}
 		if (ret == -ENOENT) {

@@ -30,6 +30,8 @@ enum vcpu_end {
  * The guest implementation decides (vmm/guest.h); it must be thread-safe. */
 typedef int (*vcpu_mmio_done_fn)(void *guest, unsigned cpu);
 
+#define VCPU_PORT_STATS 8
+
 /* What all vCPU threads share; owned by the run session. */
 struct vcpu_shared {
 	struct bus *bus;
@@ -41,6 +43,12 @@ struct vcpu_shared {
 	/* HLT exits (only without an in-kernel irqchip) are idle time, not an end. */
 	bool hlt_is_idle;
 	atomic_ulong unclaimed_pio;	/* port accesses nothing claimed */
+	/* The first VCPU_PORT_STATS distinct unclaimed ports and their counts (port + 1; 0 =
+	 * free slot), to see what a guest probes. */
+	struct {
+		_Atomic uint32_t port_plus_1;
+		atomic_ulong count;
+	} unclaimed[VCPU_PORT_STATS];
 	atomic_bool stop;	/* set by the VMM: leave KVM_RUN and end */
 	atomic_uint ended;	/* vCPU threads that have ended */
 };
