@@ -80,8 +80,9 @@ run_guest() {
 	before=$(pin_net)
 	t0=$EPOCHREALTIME
 	# The guest console on daxvm's stdout, stamped line by line.
+	# --hang-timeout: a nested boot under TCG is silent for seconds; RUN_BOUND_S bounds it all.
 	timeout -k 5 "$RUN_BOUND_S" "$daxvm" run "$@" --cpus 2 --mem-size 256M --duration "$DURATION_S" \
-		--report "$rep" 2>&1 | stamp >"$con"
+		--hang-timeout 60 --report "$rep" 2>&1 | stamp >"$con"
 	st=${PIPESTATUS[0]}
 	echo "TIMING linux_guest_${name}_wall_ms $(ms_since "$t0")"
 	progress "$name done: exit $st"
@@ -130,15 +131,19 @@ run_guest() {
 	if [ ! -f "$rep" ]; then
 		echo "$name: no report written"; bad=1
 	else
-		for k in verdict reason guest.kind backing.kind backing.devmap pinning.backend pinning.backend_why \
+		for k in verdict reason guest.kind guest.verdict guest.verified_bytes guest.mismatches backing.kind backing.devmap pinning.backend pinning.backend_why \
 			pinning.pinned_pages pinning.expected_pages pinning.leaked_pins validation.samples \
 			validation.pages_checked validation.pfn_changes validation.not_present validation.outside_devmap; do
 			echo "report $k = $(json "$rep" ".$k")"
 		done
-		echo "report guest = $(jq -c '.guest' "$rep" 2>/dev/null)"
 		# daxvm's own clock for launch -> /init and -> running, whatever the keys are called.
 		jq -r '.timing // {} | to_entries[] | "TIMING linux_guest_'"$name"'_report_\(.key) \(.value)"' "$rep" 2>/dev/null
 		[ "$(json "$rep" .backing.kind)" = "$kind" ] || { echo "$name: backing is not $kind"; bad=1; }
+		# daxvm's reading of the guest agrees with the guest's own line.
+		[ "$(json "$rep" .guest.kind)" = linux ] || { echo "$name: guest.kind is not linux"; bad=1; }
+		[ "$(json "$rep" .guest.verdict)" = "$gv" ] || { echo "$name: guest.verdict is $(json "$rep" .guest.verdict), the line says $gv"; bad=1; }
+		[ "$(json "$rep" .guest.mismatches)" = "$(gkey "$con" mismatches)" ] || { echo "$name: guest.mismatches differs from the line"; bad=1; }
+		[ "$(json "$rep" .guest.verified_bytes)" = "$(gkey "$con" bytes_verified)" ] || { echo "$name: guest.verified_bytes differs from the line"; bad=1; }
 		if [ "$kind" = devdax ]; then
 			[ "$(json "$rep" .backing.devmap)" = true ] || { echo "$name: backing.devmap is not true"; bad=1; }
 			[ "$(json "$rep" .pinning.backend)" = "$backend" ] || { echo "$name: backend is not $backend"; bad=1; }
