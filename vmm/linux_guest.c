@@ -1,6 +1,6 @@
 /* A Linux bzImage behind the guest interface: it is refused on kvm-pvm, planned against the
  * machine map (kernel, initrd, command line), given the PC devices it probes (irqchip + PIT
- * in KVM, 8250 on IRQ 4, i8042, the guest ABI ports), booted at its 64-bit entry, and ends
+ * in KVM, 8250 on IRQ 4, i8042, CMOS RTC, the guest ABI ports), booted at its 64-bit entry, and ends
  * by a verdict on its port or a reboot. */
 #include <errno.h>
 #include <inttypes.h>
@@ -168,6 +168,10 @@ static int linux_create_devices(struct guest *g, const struct guest_machine *m, 
 	if (!ret)
 		ret = i8042_attach(g->kbd, m->bus, e);
 	if (!ret)
+		ret = cmos_rtc_create(&g->rtc, NULL, e);
+	if (!ret)
+		ret = cmos_rtc_attach(g->rtc, m->bus, e);
+	if (!ret)
 		ret = guest_ports_create(&g->ports, &ops, g, e);
 	if (!ret)
 		ret = guest_ports_attach(g->ports, m->bus, e);
@@ -290,6 +294,8 @@ static void linux_destroy_devices(struct guest *g)
 	g->kbd = NULL;
 	guest_ports_destroy(g->ports);
 	g->ports = NULL;
+	cmos_rtc_destroy(g->rtc);
+	g->rtc = NULL;
 	g->vm_fd = -1;
 }
 

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "devices/cmos_rtc.h"
 #include "devices/guest_ports.h"
 #include "devices/i8042.h"
 #include "devices/serial.h"
@@ -51,6 +52,7 @@ struct guest {
 	struct serial *serial;		/* the session's console (not owned) */
 	struct i8042 *kbd;
 	struct guest_ports *ports;
+	struct cmos_rtc *rtc;
 	bool devices_attached;
 
 	/* Written by vCPU threads, read by the run loop. */

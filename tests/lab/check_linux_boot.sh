@@ -11,14 +11,16 @@ fail=0
 for mem in memfd /dev/dax0.0; do
 	rm -f /tmp/lb.json /tmp/lb.console
 	extra=()
-	[ "$mem" = /dev/dax0.0 ] && extra=(--pin none)
+	[ "$mem" = /dev/dax0.0 ] && extra=(--pin none --pmem /dev/dax0.0,size=64M)
 	echo "=== daxvm run --kernel $bz --mem $mem ${extra[*]}"
 	timeout -k 5 120 "$build/daxvm" run --kernel "$bz" --mem "$mem" --mem-size 256M --cpus 2 \
 		--duration 3 --hang-timeout 60 "${extra[@]}" --console /tmp/lb.console --report /tmp/lb.json
 	st=$?
 	echo "exit status $st"
-	echo "--- console (last 40 lines)"
-	tail -40 /tmp/lb.console 2>/dev/null
+	echo "--- console: e820, PCI, MP table, pmem, the tool"
+	grep -iE 'e820|BIOS-|pci|mptable|MP-table|IOAPIC|pmem|nd_|persistent|smp|CPU[0-9]|clocksource|rtc|DAXVM|daxvm' /tmp/lb.console 2>/dev/null | head -80
+	echo "--- console (last 15 lines)"
+	tail -15 /tmp/lb.console 2>/dev/null
 	echo "--- report"
 	python3 - <<'PY'
 import json
