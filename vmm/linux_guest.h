@@ -28,6 +28,9 @@
 /* Before /init reports, the kernel may be quiet (the quiet parameter, a slow nested boot):
  * silence counts as a hang only after this many seconds, or the hang timeout if longer. */
 #define LINUX_BOOT_SILENCE_S 30.0
+/* A tool still running this long after its duration (or 10 hang timeouts if longer) has
+ * not stopped by itself: the run fails. */
+#define LINUX_LATE_MIN_S 60.0
 #define LINUX_KERNEL_MAX_BYTES (256ULL << 20)
 #define LINUX_MIN_RAM (64ULL << 20)
 
