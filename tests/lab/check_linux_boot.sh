@@ -14,10 +14,12 @@ st=$?
 bz=$(ls /var/cache/daxvm-lab/*/kroot/boot/vmlinuz-"$(uname -r)" 2>/dev/null | head -1)
 l2=$(ls -t "$build"/lab/*-linux_boot/work/linux-guest-initrd.cpio 2>/dev/null | head -1)
 echo "pmem boot: initrd $l2"
-rm -f /tmp/lb.json /tmp/lb.console
-timeout -k 5 150 "$build/daxvm" run --kernel "$bz" --initrd "$l2" --mem /dev/dax0.0 --pin none \
-	--pmem /dev/dax0.0,size=128M,offset=256M --mem-size 256M --cpus 2 --duration 2 --hang-timeout 60 \
-	--append "daxvm_pmem=/dev/pmem0" --console /tmp/lb.console --report /tmp/lb.json
-echo "pmem boot: exit $?"
-grep -iE 'e820|pmem|nd_|nvdimm|namespace|region|memremap|dax|DAXVM-GUEST|daxvm-stress' /tmp/lb.console | cut -c1-300 | head -60
+for size in 64M 128M; do
+	rm -f /tmp/lb.json /tmp/lb.console
+	timeout -k 5 150 "$build/daxvm" run --kernel "$bz" --initrd "$l2" --mem /dev/dax0.0 --pin none \
+		--pmem /dev/dax0.0,size=$size,offset=512M --mem-size 256M --cpus 2 --duration 2 --hang-timeout 60 \
+		--append "daxvm_pmem=/dev/pmem0" --console /tmp/lb.console --report /tmp/lb.json >/tmp/lb.out 2>&1
+	echo "pmem boot, $size at offset 512M: exit $?; $(head -1 /tmp/lb.out)"
+	grep -iE 'e820|pmem|nd_|nvdimm|namespace|region|memremap|dax|DAXVM-GUEST|daxvm-stress' /tmp/lb.console | cut -c1-300 | head -40
+done
 exit $st
