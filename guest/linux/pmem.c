@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +26,31 @@ static int iomem_has_pmem(void)
 		found = strstr(line, "Persistent Memory") != NULL;
 	fclose(f);
 	return found;
+}
+
+/* What the kernel says about the pmem range, for a failure the console must explain: the
+ * /proc/iomem lines and the kernel log lines that name pmem, nd or e820. */
+static void print_pmem_evidence(void)
+{
+	static char log[1 << 17];
+	char line[256];
+	FILE *f = fopen("/proc/iomem", "r");
+	int n;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, "ersistent") || strstr(line, "reserved"))
+			printf("daxvm-stress: iomem: %s", line);
+	if (f)
+		fclose(f);
+	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, sizeof(log) - 1);
+	if (n > 0) {
+		log[n] = 0;
+		for (char *l = strtok(log, "\n"); l; l = strtok(NULL, "\n"))
+			if (strstr(l, "pmem") || strstr(l, "nd_") || strstr(l, "e820") || strstr(l, "nvdimm") ||
+			    strstr(l, "region") || strstr(l, "namespace"))
+				printf("daxvm-stress: kernel: %s\n", l);
+	}
+	fflush(stdout);
 }
 
 /* The driver probes asynchronously: the node can appear a little after the module loaded. */
@@ -56,6 +82,7 @@ int pmem_find(const struct stress_params *p, char *path, size_t path_len, uint64
 		return 0;	/* nothing persistent in this guest */
 	err = wait_for_node(p->pmem_path, PMEM_WAIT_MS);
 	if (err == -ENOENT) {
+		print_pmem_evidence();
 		snprintf(why, why_len, "%s did not appear within %u ms%s: the guest kernel needs "
 			 "nd_e820 (or nfit) and nd_pmem, built in or loaded from the initramfs "
 			 "(/lib/modules/daxvm-modules.order)", p->pmem_path, PMEM_WAIT_MS,
