@@ -90,7 +90,7 @@ SLOW = {
     'run_dma_anon_4cpu_1queue': 8,
     'run_boot_4cpu': 2,             # 4 vCPUs on the lab's 2: the lab guest hung here once
     # Linux guests (issue 10): a nested boot to /init takes ~30 s; the hang case waits 30 s more.
-    'linux_boot': 45, 'linux_panic': 40, 'linux_hang': 70, 'linux_sigint': 15,
+    'linux_boot': 67, 'linux_panic': 28, 'linux_hang': 68, 'linux_sigint': 13, 'linux_sigterm': 13,
 }
 
 

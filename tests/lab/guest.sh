@@ -91,7 +91,7 @@ case $only in
 linux_guest) run_check linux_guest 400 "$src/tests/lab/check_linux_guest.sh" "$build" "$edu" "$bzimage" "$l2_initrd" ;;
 esac
 # Development check of daxvm's Linux boot (issue 10), by --only linux_boot only.
-[ "$only" = linux_boot ] && run_check linux_boot 280 "$src/tests/lab/check_linux_boot.sh" "$build"
+[ "$only" = linux_boot ] && run_check linux_boot 340 "$src/tests/lab/check_linux_boot.sh" "$build"
 # The dax guard: daxctl disable-device during daxvm run (re-enables the device after each round).
 run_check dax_guard 200 "$src/tests/lab/check_dax_guard.sh" "$build" "$edu"
 # Last: it tears the dax device down.

@@ -4,7 +4,7 @@
 usage: linux_check.py DAXVM CASE   (exit 0 pass, 77 skip, 1 fail)
 host suite: bad_input (usage errors before KVM is opened, on any machine), pvm_refusal (this
 host's kvm-pvm is refused in one line; skips on a hardware-KVM machine).
-kvm suite: boot, panic, hang, sigint: a real Linux bzImage (DAXVM_TEST_KERNEL, else
+kvm suite: boot, panic, hang, sigint, sigterm: a real Linux bzImage (DAXVM_TEST_KERNEL, else
 /boot/vmlinuz-$(uname -r), else the pmem lab's cached kernel of the running release) with the
 built-in initramfs; they need hardware KVM (they skip on kvm-pvm, which cannot boot Linux)."""
 import glob
@@ -48,7 +48,7 @@ def fake_bzimage(version=0x020f, xlf=0x7f, loadflags=1, payload=65536):
     return bytes(img)
 
 
-def run(args, timeout=60, sig_after=None):
+def run(args, timeout=60, sig_after=None, sig=signal.SIGINT):
     d = tempfile.mkdtemp(prefix='daxvm-linux-test-')
     try:
         path = os.path.join(d, 'report.json')
@@ -56,7 +56,7 @@ def run(args, timeout=60, sig_after=None):
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if sig_after:
             time.sleep(sig_after)
-            p.send_signal(signal.SIGINT)
+            p.send_signal(sig)
         out, err = p.communicate(timeout=timeout)
         rep = None
         if os.path.exists(path):
@@ -207,18 +207,23 @@ def case_hang():
     check('hung' in get(rep, 'reason') and 'before /init' in get(rep, 'reason'), 'reason: %s' % get(rep, 'reason'))
 
 
-def case_sigint():
+def case_sigint(sig=signal.SIGINT):
     """SIGINT during the boot: exit 1, interrupted, every pin released, no file left."""
     k = kernel()
     if not k:
         return T_SKIP
     before = shm()
     rc, out, err, rep, con = run(['--kernel', k, '--mem', 'memfd', '--mem-size', '256M', '--cpus', '2'],
-                                 timeout=BOOT_S, sig_after=3 * TIME_SCALE)
+                                 timeout=BOOT_S, sig_after=3 * TIME_SCALE, sig=sig)
     check(rc == 1, 'exit %d, want 1: %s' % (rc, err))
     check('interrupted' in get(rep, 'reason'), 'reason: %s' % get(rep, 'reason'))
     check(get(rep, 'pinning.leaked_pins') == 0, 'leaked pins')
     check(shm() == before, '/dev/shm changed')
+
+
+def case_sigterm():
+    """SIGTERM during the boot: the same clean end."""
+    return case_sigint(signal.SIGTERM)
 
 
 def main():
