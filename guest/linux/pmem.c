@@ -1,12 +1,14 @@
 /* Finding the pmem device and one O_DIRECT pattern pass over a slice of it (see pmem.h). */
 #include "pmem.h"
 
+#include "boot.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +27,46 @@ static int iomem_has_pmem(void)
 		found = strstr(line, "Persistent Memory") != NULL;
 	fclose(f);
 	return found;
+}
+
+/* What the kernel says about the pmem range, for a failure the console must explain: the
+ * /proc/iomem lines and the kernel log lines that name pmem, nd or e820. */
+static void print_pmem_evidence(void)
+{
+	static char log[1 << 17];
+	char line[256];
+	FILE *f = fopen("/proc/iomem", "r");
+	int n;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strcasestr(line, "persistent") || strcasestr(line, "reserved"))
+			printf("daxvm-stress: iomem: %s", line);
+	if (f)
+		fclose(f);
+	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, sizeof(log) - 1);
+	if (n > 0) {
+		log[n] = 0;
+		for (char *l = strtok(log, "\n"); l; l = strtok(NULL, "\n"))
+			if (strstr(l, "pmem") || strstr(l, "nd_") || strstr(l, "e820") || strstr(l, "nvdimm") ||
+			    strstr(l, "region") || strstr(l, "namespace"))
+				printf("daxvm-stress: kernel: %s\n", l);
+	}
+	fflush(stdout);
+}
+
+/* The e820 table as the firmware (or VMM) gave it: /sys/firmware/memmap/N/type. */
+static int firmware_has_pmem(void)
+{
+	char path[64], type[64];
+
+	for (int i = 0; i < 128; i++) {
+		snprintf(path, sizeof(path), "/sys/firmware/memmap/%d/type", i);
+		if (boot_read_file(path, type, sizeof(type)))
+			break;
+		if (strstr(type, "Persistent Memory"))
+			return 1;
+	}
+	return 0;
 }
 
 /* The driver probes asynchronously: the node can appear a little after the module loaded. */
@@ -55,7 +97,18 @@ int pmem_find(const struct stress_params *p, char *path, size_t path_len, uint64
 	if (p->pmem_mode == PARAMS_PMEM_AUTO && !iomem_has_pmem() && stat(p->pmem_path, &st))
 		return 0;	/* nothing persistent in this guest */
 	err = wait_for_node(p->pmem_path, PMEM_WAIT_MS);
+	if (err == -ENOENT && firmware_has_pmem() && !iomem_has_pmem()) {
+		/* Linux (6.1: e820__reserve_resources_late) puts legacy pmem into iomem only from
+		 * PCI's resource survey; nd_e820 finds its range there. */
+		print_pmem_evidence();
+		snprintf(why, why_len, "%s did not appear: the e820 map has persistent memory but "
+			 "/proc/iomem does not; Linux inserts legacy pmem there only from the PCI "
+			 "resource survey, so a guest without PCI config space (no host bridge at "
+			 "0xcf8/0xcfc) never gets /dev/pmem0", p->pmem_path);
+		return err;
+	}
 	if (err == -ENOENT) {
+		print_pmem_evidence();
 		snprintf(why, why_len, "%s did not appear within %u ms%s: the guest kernel needs "
 			 "nd_e820 (or nfit) and nd_pmem, built in or loaded from the initramfs "
 			 "(/lib/modules/daxvm-modules.order)", p->pmem_path, PMEM_WAIT_MS,

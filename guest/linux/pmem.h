@@ -17,7 +17,8 @@
 #include "pattern.h"
 
 #define PMEM_CHUNK	(1u << 20)	/* bytes per O_DIRECT request */
-#define PMEM_WAIT_MS	5000		/* how long a pmem device may take to appear */
+#define PMEM_WAIT_MS	20000		/* how long a pmem device may take to appear (a nested
+					   guest under TCG probes slowly); returns as soon as it does */
 
 /* Decides the device: none, the named one, or in auto mode /dev/pmem0 when the kernel's
  * resource map shows persistent memory (then it waits for the node) or the node exists.

@@ -88,7 +88,7 @@ esac
 # daxvm boots the lab's kernel as a nested Linux guest (L2) with the in-guest stress tool; its own
 # boot (--only linux_guest) like the kvm suite, so a nested hang costs only this check.
 case $only in
-linux_guest) run_check linux_guest 290 "$src/tests/lab/check_linux_guest.sh" "$build" "$edu" "$bzimage" "$l2_initrd" ;;
+linux_guest) run_check linux_guest 400 "$src/tests/lab/check_linux_guest.sh" "$build" "$edu" "$bzimage" "$l2_initrd" ;;
 esac
 # Development check of daxvm's Linux boot (issue 10), by --only linux_boot only.
 [ "$only" = linux_boot ] && run_check linux_boot 340 "$src/tests/lab/check_linux_boot.sh" "$build"
