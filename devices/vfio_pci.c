@@ -403,6 +403,11 @@ void vfio_pci_get_counters(struct vfio_pci *v, struct vfio_pci_counters *out)
 	*out = v->n;
 }
 
+void *vfio_pci_bar_host(struct vfio_pci *v, unsigned bar)
+{
+	return bar < PCI_BARS ? v->map[bar] : NULL;
+}
+
 int vfio_pci_reset_status(struct vfio_pci *v)
 {
 	return v->reset_status;

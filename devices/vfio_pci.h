@@ -83,6 +83,8 @@ void vfio_pci_stop(struct vfio_pci *v, struct vfio_pci_stop_info *info);
 void vfio_pci_destroy(struct vfio_pci *v);
 
 void vfio_pci_get_counters(struct vfio_pci *v, struct vfio_pci_counters *out);
+/* The host mapping of BAR bar (what its memslot shows the guest), NULL when it is trapped. */
+void *vfio_pci_bar_host(struct vfio_pci *v, unsigned bar);
 /* Whether the device reset at create worked (0), was unsupported (-ENOTTY) or failed. */
 int vfio_pci_reset_status(struct vfio_pci *v);
 
@@ -94,5 +96,9 @@ struct vfio_pci_fd {
 };
 /* Reads the region table of fd into f. */
 int vfio_pci_fd_init(struct vfio_pci_fd *f, int fd, struct err *e);
+/* Interrupts the host took for the device at addr ("DDDD:BB:DD.F") on VFIO's handlers
+ * (/proc/interrupts lines "vfio-intx(ADDR)", "vfio-msi[N](ADDR)"): each one was forwarded to
+ * the guest by an irqfd. -ENOENT when /proc/interrupts cannot be read. */
+int64_t vfio_pci_host_irqs(const char *addr);
 
 #endif

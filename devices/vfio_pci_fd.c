@@ -2,6 +2,7 @@
  * mmap at the region's offset, interrupts by VFIO_DEVICE_SET_IRQS, VFIO_DEVICE_RESET). */
 #include <errno.h>
 #include <linux/vfio.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -138,3 +139,32 @@ const struct vfio_pci_dev_ops vfio_pci_fd_ops = {
 	.irq_count = fd_irq_count,
 	.reset = fd_reset,
 };
+
+int64_t vfio_pci_host_irqs(const char *addr)
+{
+	FILE *f = fopen("/proc/interrupts", "re");
+	char line[4096];
+	int64_t total = 0;
+
+	if (!f)
+		return -ENOENT;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line;
+
+		if (!strstr(line, "vfio") || !strstr(line, addr))
+			continue;
+		p = strchr(line, ':');
+		/* "IRQ:  count-cpu0  count-cpu1 ... chip hwirq name": sum the leading numbers */
+		for (p = p ? p + 1 : line;;) {
+			char *end;
+			long long n = strtoll(p, &end, 10);
+
+			if (end == p)
+				break;
+			total += n;
+			p = end;
+		}
+	}
+	fclose(f);
+	return total;
+}
