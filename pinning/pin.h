@@ -180,6 +180,10 @@ void pin_container_set_parallel(struct pin_container *c, unsigned threads, pin_p
 /* vfio: the IOMMU group fd the container attached (owned by the container), from which the
  * devices layer opens device fds (VFIO_GROUP_GET_DEVICE_FD). -ENODEV for other backends. */
 int pin_vfio_group_fd(struct pin_container *c);
+/* Checks without opening anything that addr can be passed through: a PCI address, VFIO
+ * present, the device exists, has an IOMMU group, is bound to vfio-pci, and every other device
+ * of its group is bound to vfio-pci or to no driver. -EINVAL/-ENODEV/-EBUSY with the fix. */
+int pin_vfio_check_device(const char *addr, struct err *e);
 /* The group fd of device addr (its group must be attached): -ENOENT when it is not, -ENODEV
  * for other backends or a device with no group. */
 int pin_vfio_device_group_fd(struct pin_container *c, const char *addr);

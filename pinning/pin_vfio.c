@@ -155,7 +155,9 @@ static void group_unbound(int nr, char *out, size_t room)
 		n = readlink(path, link, sizeof(link) - 1);
 		link[n > 0 ? n : 0] = 0;
 		base = strrchr(link, '/');
-		if (n > 0 && !strcmp(base ? base + 1 : link, "vfio-pci"))
+		/* Viable (drivers/vfio/group.c): vfio-pci, no driver, or the drivers VFIO allows. */
+		if (n <= 0 || !strcmp(base ? base + 1 : link, "vfio-pci") || !strcmp(base ? base + 1 : link, "pci-stub") ||
+		    !strcmp(base ? base + 1 : link, "pcieport"))
 			continue;
 		if (used + strlen(de->d_name) + 2 < room)
 			used += (size_t)snprintf(out + used, room - used, "%s%s", used ? ", " : "", de->d_name);
@@ -341,6 +343,30 @@ int pin_vfio_group_fd(struct pin_container *c)
 	if (c->backend != PIN_VFIO)
 		return -ENODEV;
 	return ((struct vfio_state *)c->priv)->group;
+}
+
+int pin_vfio_check_device(const char *addr, struct err *e)
+{
+	char unbound[256];
+	int nr, ret;
+
+	if (!pin_vfio_address_valid(addr))
+		return err_set(e, -EINVAL,
+			       "'%s' is not a PCI address: give DDDD:BB:DD.F in lower-case hex, e.g. 0000:00:03.0",
+			       addr ? addr : "");
+	if (access("/dev/vfio/vfio", F_OK))
+		return err_set(e, -ENODEV,
+			       "VFIO is unavailable: /dev/vfio/vfio does not exist; load vfio-pci and "
+			       "vfio_iommu_type1 (modprobe vfio-pci) and enable an IOMMU");
+	ret = group_of(addr, &nr, e);
+	if (ret)
+		return ret;
+	group_unbound(nr, unbound, sizeof(unbound));
+	if (unbound[0])
+		return err_set(e, -EBUSY,
+			       "IOMMU group %d of %s also holds devices bound to other drivers (%s): bind every device "
+			       "of the group to vfio-pci", nr, addr, unbound);
+	return 0;
 }
 
 int pin_vfio_device_group_fd(struct pin_container *c, const char *addr)

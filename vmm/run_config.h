@@ -12,6 +12,7 @@
 #define RUN_DEFAULT_HANG_S 5.0
 #define RUN_DEFAULT_VALIDATE_MS 100
 #define RUN_DEFAULT_DMA_QUEUES 2
+#define RUN_MAX_DEVICES 4		/* passed-through PCI devices (--device vfio-pci,host=) */
 
 struct run_config {
 	const char *mem;		/* backing: path, "memfd", "memfd-huge", "anon"; NULL = auto */
@@ -32,6 +33,8 @@ struct run_config {
 	bool grow_pool;			/* hugetlb backings may grow the pool for the run (given back) */
 	unsigned prealloc_threads;	/* threads populating guest RAM before the pin (and pinning it a
 					 * GiB each on io_uring); 0 = the CPU count */
+	const char *devices[RUN_MAX_DEVICES];	/* vfio-pci devices to pass through ("DDDD:BB:DD.F") */
+	unsigned nr_devices;
 };
 
 #endif
