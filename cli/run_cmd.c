@@ -13,6 +13,7 @@
 #include "cli/run_report.h"
 #include "common/size.h"
 #include "devices/ctl.h"
+#include "guest/linux/initramfs_path.h"
 #include "vmm/session.h"
 #include "vmm/stress_guest.h"
 
@@ -63,9 +64,9 @@ static const char *stage_options(const char *stage)
 {
 	static const struct { const char *stage, *options; } map[] = {
 		{ "backing", "--mem, --mem-size, --grow-pool" },
-		{ "guest", "--cpus" },
-		{ "layout", "--mem-size" },
-		{ "kvm", "--cpus" },
+		{ "guest", "--cpus, --kernel, --initrd, --append" },
+		{ "layout", "--mem-size, --kernel, --initrd, --append" },
+		{ "kvm", "--cpus, --kernel" },
 		{ "memslots", "--mem, --mem-size" },
 		{ "pci_check", "--device" },
 		{ "pinning", "--pin, --vfio, --device, --mem" },
@@ -143,6 +144,24 @@ static void run_on_pin(uint64_t done, uint64_t total, double secs, void *opaque)
 	draw_progress("pinning", done, total, secs, opaque);
 }
 
+/* The initramfs the build makes for --kernel (guest/linux/meson.build: the in-guest stress
+ * tool as /init): this build tree's copy when the daxvm running is the build tree's, else the
+ * installed one. */
+static const char *default_initrd(void)
+{
+	char exe[4096], root[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n > 0) {
+		exe[n] = '\0';
+		snprintf(root, sizeof(root), "%s/", DAXVM_LINUX_BUILD_ROOT);
+		if (!strncmp(exe, root, strlen(root)) && access(DAXVM_LINUX_INITRAMFS_BUILD, R_OK) == 0)
+			return DAXVM_LINUX_INITRAMFS_BUILD;
+	}
+	return access(DAXVM_LINUX_INITRAMFS_INSTALLED, R_OK) == 0 ? DAXVM_LINUX_INITRAMFS_INSTALLED
+								  : NULL;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct sigaction sa, old_int, old_term;
@@ -161,6 +180,14 @@ int cmd_run(int argc, char **argv)
 		run_options_usage(stdout);
 		return EXIT_PASS;
 	}
+	if (opt.cfg.kernel && !opt.cfg.initrd) {
+		opt.cfg.initrd = default_initrd();
+		if (!opt.cfg.initrd) {
+			fprintf(stderr, "daxvm: --kernel without --initrd boots daxvm's own initramfs, but neither %s nor %s exists: build or install daxvm, or give --initrd FILE\n",
+				DAXVM_LINUX_INITRAMFS_BUILD, DAXVM_LINUX_INITRAMFS_INSTALLED);
+			return EXIT_USAGE;
+		}
+	}
 	s = calloc(1, sizeof(*s));
 	r = report_new();
 	if (!s || !r) {
@@ -172,7 +199,7 @@ int cmd_run(int argc, char **argv)
 	s->t.cmd_start_ns = ctl_now_ns();
 	s->t.process_age_ms = process_age_ms();
 	s->cfg = &opt.cfg;
-	s->guest_ops = &stress_guest_ops;
+	s->guest_ops = opt.cfg.kernel ? &linux_guest_ops : &stress_guest_ops;
 	s->interrupted = &run_interrupted;
 	s->report = r;
 	pl.tty = isatty(STDOUT_FILENO) && !opt.cfg.console_path;
@@ -192,8 +219,8 @@ int cmd_run(int argc, char **argv)
 	if (session_start(s, &e)) {
 		const char *stage = session_failed_stage(s);
 		/* KVM itself missing or forbidden is not fixed by an option; too many vCPUs is. */
-		const char *options = stage && !strcmp(stage, "kvm") && e.code != -EINVAL ? NULL
-				      : stage_options(stage);
+		const char *options = (stage && !strcmp(stage, "kvm") && e.code != -EINVAL) ||
+				      e.code == -EOPNOTSUPP ? NULL : stage_options(stage);
 
 		if (options)
 			fprintf(stderr, "daxvm: %s (options: %s)\n",

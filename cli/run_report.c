@@ -82,8 +82,9 @@ static void summary_dma(const struct report *r, FILE *out, const struct run_conf
 	char a[32], b[32];
 	uint64_t queues = u64(r, "dma.queues");
 
-	if (report_get_str(r, "dma.state")) {
-		fprintf(out, "  dma      off%s\n", cfg->dma ? " (nothing pinned)" : " (--dma off)");
+	if (report_get_str(r, "dma.state") || cfg->kernel) {
+		fprintf(out, "  dma      off%s\n", cfg->kernel ? " (a Linux guest has no DMA engine)"
+					     : cfg->dma ? " (nothing pinned)" : " (--dma off)");
 		return;
 	}
 	fprintf(out, "  dma      %s transfers verified (%s, %.2f GiB/s) on %" PRIu64 " queue%s through %s pins,\n"
@@ -91,6 +92,27 @@ static void summary_dma(const struct report *r, FILE *out, const struct run_conf
 		count_format(u64(r, "dma.transfers"), a, sizeof(a)), size_format(u64(r, "dma.bytes"), b, sizeof(b)),
 		dbl(r, "dma.gib_per_s"), queues, queues == 1 ? "" : "s", str(r, "pinning.backend", "?"),
 		u64(r, "dma.iommu_faults"), u64(r, "dma.verify_failures"));
+}
+
+/* The Linux guest: how it ended, what its tool verified, when /init and the tool started. */
+static void summary_linux(const struct report *r, FILE *out)
+{
+	char a[32], b[32];
+	uint64_t proto = u64(r, "guest.linux.boot_protocol");
+
+	fprintf(out, "  guest    Linux %s (boot protocol %" PRIu64 ".%02" PRIu64 "), %" PRIu64 " vCPUs, %s RAM, initrd %s;\n"
+		     "           ended by %s, guest verdict %s, %" PRIu64 " unclaimed port accesses (%s)\n",
+		str(r, "guest.linux.kernel", "?"), proto >> 8, proto & 0xff, u64(r, "guest.vcpus"),
+		size_format(u64(r, "guest.ram_bytes"), a, sizeof(a)), str(r, "guest.linux.initrd", "none"),
+		str(r, "guest.linux.end", "?"), str(r, "guest.verdict", "none"),
+		u64(r, "guest.unclaimed_port_accesses"), str(r, "guest.unclaimed_ports", ""));
+	fprintf(out, "  verified %s by the in-guest %s tool on %" PRIu64 " threads in %.2f s (%s/s over the run), %" PRIu64 " mismatches\n",
+		size_format(u64(r, "guest.verified_bytes"), a, sizeof(a)), str(r, "guest.linux.tool", "?"),
+		u64(r, "guest.linux.threads"), dbl(r, "guest.linux.tool_seconds"),
+		size_format((uint64_t)dbl(r, "guest.verified_bytes_per_s"), b, sizeof(b)),
+		u64(r, "guest.mismatches"));
+	fprintf(out, "  linux    launch to /init %.1f ms, to the tool running %.1f ms\n",
+		dbl(r, "timing.launch_to_init_ms"), dbl(r, "timing.launch_to_running_ms"));
 }
 
 void run_summary(const struct report *r, const struct run_config *cfg, FILE *out)
@@ -109,6 +131,10 @@ void run_summary(const struct report *r, const struct run_config *cfg, FILE *out
 		strcmp(path, kind) ? path : "", size_format(u64(r, "backing.page_size"), a, sizeof(a)),
 		size_format(u64(r, "backing.size_bytes"), b, sizeof(b)),
 		flag(r, "backing.devmap") ? ", devmap" : "", why[0] ? why : "as requested");
+	if (!strcmp(str(r, "guest.kind", "stress"), "linux")) {
+		summary_linux(r, out);
+		goto timing;
+	}
 	fprintf(out, "  guest    %" PRIu64 " vCPUs at CPL3, %s RAM (%s at 0, %s at 4 GiB), %s pattern area per vCPU\n",
 		u64(r, "guest.vcpus"), size_format(ram, a, sizeof(a)), size_format(low, b, sizeof(b)),
 		size_format(ram - low, c, sizeof(c)),
@@ -122,6 +148,7 @@ void run_summary(const struct report *r, const struct run_config *cfg, FILE *out
 		fprintf(out, "  guest    exception on vCPU %" PRIu64 ": vector %" PRIu64 " (%s) at RIP 0x%" PRIx64 "\n",
 			u64(r, "guest.exception.cpu"), u64(r, "guest.exception.vector"),
 			str(r, "guest.exception.name", "?"), u64(r, "guest.exception.rip"));
+timing:
 	fprintf(out, "  timing   launch to first guest instruction %.1f ms (run command to it %.1f ms),\n"
 		     "           map %.1f ms, boot %.1f ms, run %.0f ms\n",
 		dbl(r, "timing.launch_to_first_insn_ms"), dbl(r, "timing.cmd_to_first_insn_ms"),

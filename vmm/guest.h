@@ -1,7 +1,7 @@
 /* The guest interface: what a guest needs from the machine, how it is loaded, how its
  * vCPUs start, which exits it handles, how it reports progress and what it found. The
  * run loop knows guests only through it. The built-in stress guest (vmm/stress_guest.c)
- * is one implementation; a Linux guest is meant to be the second. */
+ * is one implementation, a Linux bzImage (vmm/linux_guest.c) the second. */
 #ifndef DAXVM_VMM_GUEST_H
 #define DAXVM_VMM_GUEST_H
 
@@ -33,6 +33,8 @@ struct guest_machine {
 	unsigned nr_vcpus;
 	struct pci_bus *pci;		/* PCI bus 0 with passed-through devices, NULL without (its
 					 * devices need an MP table INT entry: pci_bus_for_each_intx) */
+	uint64_t cmd_start_ns;		/* the command started (CLOCK_MONOTONIC ns) */
+	double process_age_ms;		/* the process's age then: launch = cmd_start - age */
 };
 
 /* Live progress for the progress line. */
@@ -47,7 +49,13 @@ struct guest;
 
 struct guest_ops {
 	const char *name;
+	/* A PC guest (Linux) probes ports nothing claims and halts when idle: the vCPUs ignore
+	 * and count the former and let the in-kernel irqchip wake the latter (vmm/vcpu.h). */
+	bool ignore_unclaimed_pio;
+	bool hlt_is_idle;
 	int (*create)(const struct run_config *cfg, struct guest **out, struct err *e);
+	/* Right after KVM is opened: refuses a KVM this guest cannot run on. May be NULL. */
+	int (*check_kvm)(struct guest *g, const struct vm *vm, struct err *e);
 	/* Checks the RAM it is given and adds its device windows to the map. */
 	int (*plan)(struct guest *g, struct machine_map *map, struct err *e);
 	/* Registers its devices on m->bus (after RAM is mapped and pinned). */
@@ -59,10 +67,14 @@ struct guest_ops {
 			  struct err *e);
 	/* Starts device threads, just before the vCPUs run. */
 	int (*start_devices)(struct guest *g, struct err *e);
-	/* After an MMIO exit the bus served: VCPU_RUNNING or how the vCPU ends (thread-safe). */
+	/* After an MMIO or port exit the bus served: VCPU_RUNNING or how the vCPU ends
+	 * (thread-safe). */
 	int (*mmio_done)(void *g, unsigned cpu);
 	/* True once every vCPU ran its first instruction; fills when (CLOCK_MONOTONIC ns). */
 	bool (*ready)(struct guest *g, uint64_t *first_ns, uint64_t *all_ns);
+	/* True once the guest as a whole has ended (a verdict, a reboot): the session then stops
+	 * the vCPUs still running (idle in HLT). May be NULL. */
+	bool (*finished)(struct guest *g);
 	/* Asks the guest to finish its current work and end. */
 	void (*request_stop)(struct guest *g);
 	/* Hang detection: false with a sentence when the running vCPU cpu stopped reporting. */
@@ -90,5 +102,6 @@ struct guest_ops {
 };
 
 extern const struct guest_ops stress_guest_ops;
+extern const struct guest_ops linux_guest_ops;
 
 #endif

@@ -10,9 +10,6 @@
 #include "vmm/kvm_vm.h"
 
 #define VM_CPUID_MAX_ENTRIES 256
-/* Intel VMX needs three pages for a real-mode TSS somewhere in guest-physical space; put
- * them at the top of the 3-4 GiB hole, away from RAM and our MMIO. */
-#define VM_TSS_GPA 0xfffbd000UL
 
 static int vm_get_cpuid(struct vm *vm, struct err *e)
 {
@@ -77,7 +74,7 @@ int vm_open(struct vm *vm, struct err *e)
 			strerror(-ret));
 		goto fail;
 	}
-	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, VM_TSS_GPA) < 0) {
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)VM_TSS_GPA) < 0) {
 		ret = -errno;
 		err_set(e, ret, "KVM_SET_TSS_ADDR failed: %s: check dmesg for KVM errors", strerror(-ret));
 		goto fail;

@@ -8,6 +8,13 @@
 
 struct kvm_cpuid2;
 
+/* Intel VMX needs three pages for a real-mode TSS somewhere in guest-physical space, and KVM
+ * keeps its EPT identity page just below them (0xfffbc000, the default): the top of the
+ * 3-4 GiB hole, away from RAM and daxvm's MMIO. A Linux guest's e820 reserves all four. */
+#define VM_TSS_GPA		0xfffbd000ULL
+#define VM_KVM_PAGES_GPA	0xfffbc000ULL
+#define VM_KVM_PAGES_BYTES	0x4000ULL
+
 struct vm {
 	int kvm_fd;			/* /dev/kvm, -1 when closed */
 	int vm_fd;			/* KVM_CREATE_VM, -1 when closed */

@@ -31,6 +31,11 @@ struct run_config {
 	unsigned dma_queues;		/* DMA device threads */
 	const char *dma_media;		/* DMA device media: file or block device (overwritten); NULL = memfd */
 	bool grow_pool;			/* hugetlb backings may grow the pool for the run (given back) */
+	/* A Linux guest instead of the built-in one (kernel != NULL): */
+	const char *kernel;		/* bzImage path */
+	const char *initrd;		/* initramfs path; NULL = none */
+	const char *append;		/* appended to daxvm's kernel command line; NULL = nothing */
+	const char *pmem;		/* a second region shown as e820 pmem: PATH[,size=][,offset=] */
 	unsigned prealloc_threads;	/* threads populating guest RAM before the pin (and pinning it a
 					 * GiB each on io_uring); 0 = the CPU count */
 	const char *devices[RUN_MAX_DEVICES];	/* vfio-pci devices to pass through ("DDDD:BB:DD.F") */

@@ -63,6 +63,10 @@ static int stage_kvm(struct run_session *s, struct err *e)
 		return err_set(e, -EINVAL, "%u vCPUs are more than this KVM allows (%u, KVM_CAP_MAX_VCPUS)",
 			       s->cfg->cpus, s->vm.max_vcpus);
 	}
+	if (s->guest_ops->check_kvm && (ret = s->guest_ops->check_kvm(s->guest, &s->vm, e))) {
+		vm_close(&s->vm);
+		return ret;
+	}
 	return 0;
 }
 
@@ -133,6 +137,7 @@ static int stage_devices(struct run_session *s, struct err *e)
 	s->gm = (struct guest_machine){
 		.cfg = s->cfg, .vm = &s->vm, .map = &s->map, .mem = &s->mem, .bus = s->bus,
 		.serial = s->serial, .pins = s->pins, .nr_vcpus = s->cfg->cpus,
+		.cmd_start_ns = s->t.cmd_start_ns, .process_age_ms = s->t.process_age_ms,
 	};
 	return s->guest_ops->create_devices(s->guest, &s->gm, e);
 }
@@ -157,6 +162,8 @@ static int stage_vcpus(struct run_session *s, struct err *e)
 	s->shared.bus = s->bus;
 	s->shared.mmio_done = s->guest_ops->mmio_done;
 	s->shared.guest = s->guest;
+	s->shared.ignore_unclaimed_pio = s->guest_ops->ignore_unclaimed_pio;
+	s->shared.hlt_is_idle = s->guest_ops->hlt_is_idle;
 	for (unsigned i = 0; i < s->cfg->cpus; i++) {
 		int ret = vcpu_create(&s->vcpus[i], &s->vm, i, &s->shared, e);
 
@@ -328,6 +335,8 @@ void session_run(struct run_session *s)
 		if (session_guard_tripped(s))
 			break;	/* device DMA is already stopped; session_finish says why */
 		if (check_vcpus(s))
+			break;
+		if (s->guest_ops->finished && s->guest_ops->finished(s->guest))
 			break;
 		if (!s->t.stop_ns && now - s->t.all_ready_ns >= duration_ns) {
 			s->guest_ops->request_stop(s->guest);

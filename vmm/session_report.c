@@ -51,6 +51,20 @@ int session_fill_report(struct run_session *s, struct report *r)
 			break;
 		}
 	}
+	if (s->guest_ops->ignore_unclaimed_pio) {
+		char ports[256] = "";
+		size_t n = 0;
+
+		ret |= report_set_u64(r, "guest.unclaimed_port_accesses", atomic_load(&s->shared.unclaimed_pio));
+		for (unsigned i = 0; i < VCPU_PORT_STATS && n < sizeof(ports); i++) {
+			uint32_t p = atomic_load(&s->shared.unclaimed[i].port_plus_1);
+
+			if (p)
+				n += (size_t)snprintf(ports + n, sizeof(ports) - n, "%s0x%x:%lu", n ? " " : "",
+						      p - 1, atomic_load(&s->shared.unclaimed[i].count));
+		}
+		ret |= report_set_str(r, "guest.unclaimed_ports", ports);
+	}
 	report_get_u64(r, "guest.verified_bytes", &verified);
 	ret |= report_set_double(r, "guest.verified_bytes_per_s", run_s > 0 ? (double)verified / run_s : 0.0);
 	ret |= report_set_double(r, "timing.launch_to_first_insn_ms",

@@ -81,6 +81,24 @@ static uint64_t vcpu_rip(struct vcpu *v)
 	return ioctl(v->fd, KVM_GET_REGS, &r) == 0 ? r.rip : 0;
 }
 
+static void vcpu_count_unclaimed(struct vcpu_shared *sh, uint16_t port)
+{
+	atomic_fetch_add(&sh->unclaimed_pio, 1);
+	for (unsigned i = 0; i < VCPU_PORT_STATS; i++) {
+		uint32_t want = 0, have = atomic_load(&sh->unclaimed[i].port_plus_1);
+
+		if (!have && atomic_compare_exchange_strong(&sh->unclaimed[i].port_plus_1, &want,
+							    (uint32_t)port + 1))
+			have = (uint32_t)port + 1;
+		else if (!have)
+			have = want;	/* another thread took the slot: want holds its port */
+		if (have == (uint32_t)port + 1) {
+			atomic_fetch_add(&sh->unclaimed[i].count, 1);
+			return;
+		}
+	}
+}
+
 /* Returns true when the vCPU should keep running. */
 static bool vcpu_handle_io(struct vcpu *v)
 {
@@ -92,6 +110,12 @@ static bool vcpu_handle_io(struct vcpu *v)
 		int ret = bus_dispatch(v->shared->bus, BUS_PIO, v->index, run->io.port, data,
 				       run->io.size, is_write);
 
+		if (ret == -ENOENT && v->shared->ignore_unclaimed_pio) {
+			if (!is_write)
+				memset(data, 0xff, run->io.size);
+			vcpu_count_unclaimed(v->shared, run->io.port);
+			continue;
+		}
 		if (ret == -ENOENT) {
 			vcpu_fail(v, VCPU_END_ERROR, "guest %s of unregistered port 0x%x at RIP 0x%" PRIx64,
 				  is_write ? "write" : "read", run->io.port, vcpu_rip(v));
@@ -155,10 +179,8 @@ static void *vcpu_thread(void *arg)
 		v->exits++;
 		switch (run->exit_reason) {
 		case KVM_EXIT_IO:
-			vcpu_handle_io(v);
-			break;
 		case KVM_EXIT_MMIO:
-			if (!vcpu_handle_mmio(v))
+			if (run->exit_reason == KVM_EXIT_IO ? !vcpu_handle_io(v) : !vcpu_handle_mmio(v))
 				break;
 			if (v->shared->mmio_done) {
 				int end = v->shared->mmio_done(v->shared->guest, v->index);
@@ -172,6 +194,8 @@ static void *vcpu_thread(void *arg)
 				  vcpu_rip(v));
 			break;
 		case KVM_EXIT_HLT:
+			if (v->shared->hlt_is_idle)
+				break;
 			vcpu_fail(v, VCPU_END_ERROR, "the guest halted without reporting why, at RIP 0x%" PRIx64,
 				  vcpu_rip(v));
 			break;

@@ -25,16 +25,30 @@ enum vcpu_end {
 	VCPU_END_ERROR,		/* an unexpected exit or an I/O the VMM could not serve */
 };
 
-/* Asked by a vCPU thread after each MMIO exit the bus served: has the guest finished on this
- * vCPU? Returns VCPU_RUNNING to go on, or VCPU_END_DONE / VCPU_END_EXCEPTION to end it.
+/* Asked by a vCPU thread after each MMIO or port I/O exit the bus served: has the guest
+ * finished on this vCPU? Returns VCPU_RUNNING to go on, or VCPU_END_DONE / VCPU_END_EXCEPTION to end it.
  * The guest implementation decides (vmm/guest.h); it must be thread-safe. */
 typedef int (*vcpu_mmio_done_fn)(void *guest, unsigned cpu);
+
+#define VCPU_PORT_STATS 8
 
 /* What all vCPU threads share; owned by the run session. */
 struct vcpu_shared {
 	struct bus *bus;
 	vcpu_mmio_done_fn mmio_done;	/* NULL: the guest never ends a vCPU through MMIO */
 	void *guest;			/* its argument */
+	/* A Linux guest probes ports no device claims (other UARTs, PCI, CMOS): reads see all
+	 * ones, writes vanish, and they are counted. Otherwise such an access ends the vCPU. */
+	bool ignore_unclaimed_pio;
+	/* HLT exits (only without an in-kernel irqchip) are idle time, not an end. */
+	bool hlt_is_idle;
+	atomic_ulong unclaimed_pio;	/* port accesses nothing claimed */
+	/* The first VCPU_PORT_STATS distinct unclaimed ports and their counts (port + 1; 0 =
+	 * free slot), to see what a guest probes. */
+	struct {
+		_Atomic uint32_t port_plus_1;
+		atomic_ulong count;
+	} unclaimed[VCPU_PORT_STATS];
 	atomic_bool stop;	/* set by the VMM: leave KVM_RUN and end */
 	atomic_uint ended;	/* vCPU threads that have ended */
 };

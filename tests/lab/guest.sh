@@ -87,6 +87,8 @@ case $only in
 kvm_suite) run_check kvm_suite 200 python3 "$src/tests/lab/check_kvm_suite.py" "$build" ;;
 kvm_suite_full) run_check kvm_suite 400 python3 "$src/tests/lab/check_kvm_suite.py" --full "$build" ;;
 esac
+# Development check of daxvm's Linux boot (issue 10), by --only linux_boot only.
+[ "$only" = linux_boot ] && run_check linux_boot 280 "$src/tests/lab/check_linux_boot.sh" "$build"
 # The dax guard: daxctl disable-device during daxvm run (re-enables the device after each round).
 run_check dax_guard 200 "$src/tests/lab/check_dax_guard.sh" "$build" "$edu"
 # Last: it tears the dax device down.
