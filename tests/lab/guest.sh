@@ -75,6 +75,7 @@ run_check uring_pin 60 "$bin/lab_uring_pin" /dev/dax0.0
 run_check vfio_edu 60 "$bin/lab_vfio_edu" "$edu" /dev/dax0.0
 run_check vfio_pci 60 "$bin/lab_vfio_pci" "$edu" /dev/dax0.0
 run_check vfio_run 150 "$src/tests/lab/check_vfio_run.sh" "$build" "$edu"
+run_check vfio_l2 200 "$src/tests/lab/check_vfio_l2.sh" "$build" "$edu" "$src"
 run_check daxvm 200 "$src/tests/lab/check_daxvm.sh" "$build" "$edu"
 # The standalone reproducer of the VFIO type1 devdax pin leak (docs/findings/): it exits 1 when it
 # sees the leak, so its summary becomes MEASURE lines and the host judges them (expect.tsv).
