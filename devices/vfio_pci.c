@@ -190,6 +190,25 @@ static bool cfg_read(struct pci_dev *d, unsigned off, unsigned len, uint32_t *va
 {
 	struct vfio_pci *v = d->opaque;
 
+	if (off < PCI_CFG_STATUS + 2 && off + len > PCI_CFG_STATUS) {
+		/* STATUS comes from the device (its INTx status bit is what uio_pci_generic's and
+		 * Linux's pci_check_and_mask_intx() test), with the model's capability-list bit. */
+		uint8_t st[2], cap = d->cfg.regs[PCI_CFG_STATUS] & PCI_STATUS_CAP_LIST;
+
+		*value = pci_config_read(&d->cfg, off, len);
+		if (v->ops->region_rw(v->h, VFIO_PCI_CFG_REGION, PCI_CFG_STATUS, st, 2, false))
+			return true;
+		st[0] = (uint8_t)((st[0] & ~PCI_STATUS_CAP_LIST) | cap);
+		for (unsigned i = 0; i < 2; i++) {
+			unsigned at = PCI_CFG_STATUS + i;
+
+			if (at >= off && at < off + len) {
+				*value &= ~(0xffu << (8 * (at - off)));
+				*value |= (uint32_t)st[i] << (8 * (at - off));
+			}
+		}
+		return true;
+	}
 	if (off < PCI_CFG_HEADER_BYTES || off < v->dev.cfg.cap_free)
 		return false;
 	*value = 0;

@@ -62,6 +62,14 @@ static void mmapped_device(void)
 	/* COMMAND reached the device (bus mastering is the guest's). */
 	TEST_ASSERT((m.cfg[4] & (PCI_CMD_MASTER | PCI_CMD_MEM)) == (PCI_CMD_MASTER | PCI_CMD_MEM), "COMMAND 0x%x", m.cfg[4]);
 
+	/* STATUS is the device's (its INTx status bit), with the model's capability-list bit. */
+	m.cfg[6] = 0x08;	/* interrupt status, and the device's own cap-list bit clear */
+	TEST_ASSERT(pci_bus_cfg_read(pb, d->slot, 0, 6, 2) == 0x0018 &&
+		    (pci_bus_cfg_read(pb, d->slot, 0, 4, 4) >> 16) == 0x0018 &&
+		    (pci_bus_cfg_read(pb, d->slot, 0, 4, 4) & 0xffff) == (PCI_CMD_MEM | PCI_CMD_MASTER) &&
+		    pci_bus_cfg_read(pb, d->slot, 0, 6, 1) == 0x18, "STATUS 0x%x", pci_bus_cfg_read(pb, d->slot, 0, 6, 2));
+	m.cfg[6] = 0x10;
+
 	/* MSI: program address and data, enable. */
 	cfg_wr(pb, d->slot, 0x44, 4, 0xfee00000);
 	cfg_wr(pb, d->slot, 0x48, 4, 0);
