@@ -245,7 +245,7 @@ int main(void)
 	boot_console();
 	if (boot_mounts(why, sizeof(why)))
 		goto out;
-	ports_open();
+	ports_open(false);	/* port I/O, or /dev/port where it faults (nested guests) */
 	ports_event(DAXVM_GUEST_EVENT_INIT);
 	mod = boot_load_modules(why, sizeof(why));
 	if (mod < 0)

@@ -42,6 +42,8 @@ static void on_running(void)
 {
 	ports_event(DAXVM_GUEST_EVENT_RUNNING);
 	result.running_seconds = boot_uptime();
+	printf("daxvm-stress: running at uptime %.3f s\n", result.running_seconds);
+	fflush(stdout);
 }
 
 static void finish(struct stress_result *r) __attribute__((noreturn));
@@ -72,7 +74,7 @@ int main(void)
 	char why[RESULT_REASON_MAX] = "", cmdline[4096], pmem_path[PARAMS_PATH_MAX];
 	uint64_t avail, pmem_bytes;
 	long cpus;
-	int err;
+	int err = 0, perr, mounted;
 
 	/* Powering off is what this program does at the end: never on a machine it did not boot. */
 	if (getpid() != 1) {
@@ -81,24 +83,33 @@ int main(void)
 		return 2;
 	}
 	boot_console();
-	err = ports_open();
-	ports_event(DAXVM_GUEST_EVENT_INIT);
 	r->inject = "none";
-	if (err) {
-		snprintf(why, sizeof(why), "ioperm for the report ports failed: %s", strerror(-err));
-		setup_failed(r, why);
-	}
-	if (boot_mounts(why, sizeof(why)))
-		setup_failed(r, why);
-	r->init_seconds = boot_uptime();
+	/* Mounts and parameters first: the ports may need /dev/port, and daxvm_ports= can ask for
+	 * it (a few ms before the INIT event). */
 	params_defaults(&p);
-	err = boot_read_file("/proc/cmdline", cmdline, sizeof(cmdline));
-	if (err) {
-		snprintf(why, sizeof(why), "cannot read /proc/cmdline: %s", strerror(-err));
+	mounted = boot_mounts(why, sizeof(why));
+	if (!mounted) {
+		err = boot_read_file("/proc/cmdline", cmdline, sizeof(cmdline));
+		if (err)
+			snprintf(why, sizeof(why), "cannot read /proc/cmdline: %s", strerror(-err));
+		else
+			err = params_parse(cmdline, &p, why, sizeof(why));
+	}
+	r->init_seconds = boot_uptime();
+	perr = ports_open(p.ports_devport);
+	r->ports = ports_mode();
+	ports_event(DAXVM_GUEST_EVENT_INIT);
+	/* Console milestones: a VMM or a script that timestamps the console sees launch -> /init
+	 * and launch -> running without port events (QEMU as a peer has none). */
+	printf("daxvm-stress: /init started at uptime %.3f s (ports: %s)\n", r->init_seconds, r->ports);
+	fflush(stdout);
+	if (mounted || err)
+		setup_failed(r, why);
+	if (perr) {
+		snprintf(why, sizeof(why), "no way to the report ports: ioperm or its probe failed, "
+			 "and /dev/port: %s", strerror(-perr));
 		setup_failed(r, why);
 	}
-	if (params_parse(cmdline, &p, why, sizeof(why)))
-		setup_failed(r, why);
 	r->inject = inject_name(p.inject);
 	err = boot_load_modules(why, sizeof(why));
 	if (err < 0)

@@ -45,7 +45,8 @@ static int bad(char *why, size_t why_len, const char *word, const char *expect)
 static int parse_word(const char *word, struct stress_params *p, char *why, size_t why_len)
 {
 	static const char *const known[] = { DAXVM_GUEST_PARAM_DURATION, DAXVM_GUEST_PARAM_THREADS,
-		DAXVM_GUEST_PARAM_RAM_PERCENT, DAXVM_GUEST_PARAM_PMEM, PARAMS_PARAM_INJECT };
+		DAXVM_GUEST_PARAM_RAM_PERCENT, DAXVM_GUEST_PARAM_PMEM, PARAMS_PARAM_INJECT,
+		PARAMS_PARAM_PORTS };
 	const char *val;
 	size_t k;
 
@@ -54,7 +55,7 @@ static int parse_word(const char *word, struct stress_params *p, char *why, size
 			break;
 	if (k == sizeof(known) / sizeof(known[0]))
 		return bad(why, why_len, word, "one of daxvm_duration= daxvm_threads= "
-			   "daxvm_ram_percent= daxvm_pmem= daxvm_inject=");
+			   "daxvm_ram_percent= daxvm_pmem= daxvm_inject= daxvm_ports=");
 	val = word + strlen(known[k]);
 	switch (k) {
 	case 0:
@@ -75,6 +76,11 @@ static int parse_word(const char *word, struct stress_params *p, char *why, size
 			return bad(why, why_len, word, "none or a device path such as /dev/pmem0");
 		p->pmem_mode = PARAMS_PMEM_PATH;
 		snprintf(p->pmem_path, sizeof(p->pmem_path), "%s", val);
+		return 0;
+	case 5:
+		if (strcmp(val, "devport") && strcmp(val, "auto"))
+			return bad(why, why_len, word, "devport or auto");
+		p->ports_devport = !strcmp(val, "devport");
 		return 0;
 	default:
 		if (!strcmp(val, "mismatch"))

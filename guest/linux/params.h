@@ -20,6 +20,9 @@ enum params_pmem_mode { PARAMS_PMEM_AUTO, PARAMS_PMEM_NONE, PARAMS_PMEM_PATH };
  * first pass's write and its verify, so a correct tool must report exactly one mismatch. */
 enum params_inject { PARAMS_INJECT_NONE, PARAMS_INJECT_MISMATCH };
 #define PARAMS_PARAM_INJECT		"daxvm_inject="
+/* Another, for testing the fallback: daxvm_ports=devport writes the ports through /dev/port
+ * even where direct port I/O works (ports.h). */
+#define PARAMS_PARAM_PORTS		"daxvm_ports="
 
 struct stress_params {
 	unsigned duration_s;		/* run at least this long (and at least two passes) */
@@ -28,6 +31,7 @@ struct stress_params {
 	enum params_pmem_mode pmem_mode;
 	char pmem_path[PARAMS_PATH_MAX];	/* PARAMS_PMEM_PATH: the device; else "/dev/pmem0" */
 	enum params_inject inject;
+	bool ports_devport;		/* daxvm_ports=devport */
 };
 
 void params_defaults(struct stress_params *p);

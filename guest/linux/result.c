@@ -51,7 +51,7 @@ static size_t format_with_reason(const struct stress_result *r, const char *reas
 		"\"ram_bytes_verified\":%llu,\"pmem_bytes_verified\":%llu,\"pmem_errors\":%llu,"
 		"\"ram_bytes_per_s\":%llu,\"pmem_bytes_per_s\":%llu,\"passes\":%u,\"seed\":\"0x%llx\","
 		"\"init_seconds\":%.3f,\"running_seconds\":%.3f,\"modules_loaded\":%u,"
-		"\"inject\":\"%s\"",
+		"\"inject\":\"%s\",\"ports\":\"%s\"",
 		DAXVM_GUEST_RESULT_PREFIX, verdict_name(r->verdict),
 		(unsigned long long)(r->ram_bytes_verified + r->pmem_bytes_verified),
 		(unsigned long long)r->mismatches, r->threads, (unsigned long long)r->ram_bytes,
@@ -59,7 +59,8 @@ static size_t format_with_reason(const struct stress_result *r, const char *reas
 		(unsigned long long)r->ram_bytes_verified, (unsigned long long)r->pmem_bytes_verified,
 		(unsigned long long)r->pmem_errors, (unsigned long long)r->ram_bytes_per_s,
 		(unsigned long long)r->pmem_bytes_per_s, r->passes, (unsigned long long)r->seed,
-		r->init_seconds, r->running_seconds, r->modules_loaded, r->inject ? r->inject : "none");
+		r->init_seconds, r->running_seconds, r->modules_loaded, r->inject ? r->inject : "none",
+		r->ports ? r->ports : "none");
 	if (n > 0 && (size_t)n < len && r->have_miss)
 		n += snprintf(buf + n, len - (size_t)n,
 			",\"first_mismatch_where\":\"%s\",\"first_mismatch_expected\":\"0x%llx\","

@@ -33,6 +33,7 @@ struct stress_result {
 	double running_seconds;		/* kernel uptime when every thread ran (EVENT_RUNNING) */
 	unsigned modules_loaded;
 	const char *inject;		/* "none" or the debug knob used */
+	const char *ports;		/* how the ports are written: ports_mode() */
 };
 
 /* Formats the whole line (prefix, JSON, newline) into buf, at most DAXVM_GUEST_RESULT_MAX

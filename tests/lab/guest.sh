@@ -2,7 +2,7 @@
 # Runs inside the lab guest (chrooted into the host root over read-only 9p): sets up /dev/dax0.0,
 # binds edu to vfio-pci, checks /dev/kvm, then runs each lab check and prints one
 # "LAB-RESULT <name> PASS|FAIL <detail>" line per check for tests/lab/run to collect.
-src=$1 build=$2 pmem=$3 only=${4:-}
+src=$1 build=$2 pmem=$3 only=${4:-} bzimage=${5:-} l2_initrd=${6:-}
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 up() { cut -d' ' -f1 /proc/uptime; }
 echo "LAB-BOOT guest.sh start at $(up) s, kernel $(uname -r)"
@@ -87,6 +87,11 @@ run_check repro 60 bash -c 'out=$("$1" "$2" /dev/dax0.0 64 2>&1); st=$?; echo "$
 case $only in
 kvm_suite) run_check kvm_suite 200 python3 "$src/tests/lab/check_kvm_suite.py" "$build" ;;
 kvm_suite_full) run_check kvm_suite 400 python3 "$src/tests/lab/check_kvm_suite.py" --full "$build" ;;
+esac
+# daxvm boots the lab's kernel as a nested Linux guest (L2) with the in-guest stress tool; its own
+# boot (--only linux_guest) like the kvm suite, so a nested hang costs only this check.
+case $only in
+linux_guest) run_check linux_guest 260 "$src/tests/lab/check_linux_guest.sh" "$build" "$edu" "$bzimage" "$l2_initrd" ;;
 esac
 # Development check of daxvm's Linux boot (issue 10), by --only linux_boot only.
 [ "$only" = linux_boot ] && run_check linux_boot 280 "$src/tests/lab/check_linux_boot.sh" "$build"

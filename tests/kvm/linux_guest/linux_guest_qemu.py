@@ -6,7 +6,8 @@ exit status ((verdict << 1) | 1):
   pass      2 vCPUs, 256 MiB, 32 MiB of it as legacy pmem (memmap=): verdict pass, RAM and
             /dev/pmem0 verified over at least two passes, 0 mismatches
   mismatch  daxvm_inject=mismatch (one bit flipped between write and verify): verdict fail with
-            exactly that one mismatch, located in RAM, expected ^ found == 1
+            exactly that one mismatch, located in RAM, expected ^ found == 1; with
+            daxvm_ports=devport, so the /dev/port fallback (ports.h) carries the verdict
   setup     daxvm_duration=0 (a bad parameter): verdict setup failure naming the word
 Needs qemu-system-x86_64 and the lab's cached kernel (fetched with tests/lab/kernel when
 missing); skips, saying so, when either cannot be had. Every QEMU run is bounded.
@@ -117,7 +118,10 @@ def main():
         check(r['ram_bytes_per_s'] > 0 and r['pmem_bytes_per_s'] > 0, 'no rates', log)
         check(0 < r['init_seconds'] <= r['running_seconds'], 'the /init and running stamps', log)
 
-        st, log, r = boot(initramfs, 'daxvm_duration=1 daxvm_inject=mismatch', cpus=1)
+        check(r['ports'] == 'out', 'direct port I/O was not used', log)
+
+        st, log, r = boot(initramfs, 'daxvm_duration=1 daxvm_inject=mismatch daxvm_ports=devport', cpus=1)
+        check(r['ports'] == 'devport', 'daxvm_ports=devport was not used', log)
         check(st == (1 << 1) | 1 and r['verdict'] == 'fail' and r['verdict_code'] == 1,
               'the injected mismatch did not fail the run (exit %d)' % st, log)
         check(r['mismatches'] == 1 and r['first_mismatch_where'] == 'ram' and r['first_mismatch'],

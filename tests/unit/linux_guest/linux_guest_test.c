@@ -23,10 +23,11 @@ static void test_params(void)
 		    !strcmp(p.pmem_path, "/dev/pmem0") && p.inject == PARAMS_INJECT_NONE, "defaults");
 
 	TEST_ASSERT(params_parse("console=ttyS0 daxvm_duration=7 daxvm_threads=3 daxvm_ram_percent=50 "
-				 "daxvm_pmem=/dev/pmem1 daxvm_inject=mismatch\n", &p, why, sizeof(why)) == 0, "%s", why);
+				 "daxvm_pmem=/dev/pmem1 daxvm_inject=mismatch daxvm_ports=devport\n", &p, why, sizeof(why)) == 0,
+		    "%s", why);
 	TEST_ASSERT(p.duration_s == 7 && p.threads == 3 && p.ram_percent == 50 &&
 		    p.pmem_mode == PARAMS_PMEM_PATH && !strcmp(p.pmem_path, "/dev/pmem1") &&
-		    p.inject == PARAMS_INJECT_MISMATCH, "every key read");
+		    p.inject == PARAMS_INJECT_MISMATCH && p.ports_devport, "every key read");
 	TEST_ASSERT(params_parse("daxvm_pmem=none", &p, why, sizeof(why)) == 0 && p.pmem_mode == PARAMS_PMEM_NONE,
 		    "none");
 	/* After "--" the words are init's arguments, not parameters. */
@@ -36,7 +37,8 @@ static void test_params(void)
 
 	static const char *const bad[] = { "daxvm_durration=5", "daxvm_duration=0", "daxvm_duration=5s",
 		"daxvm_duration=", "daxvm_threads=0", "daxvm_threads=257", "daxvm_ram_percent=91",
-		"daxvm_ram_percent=-1", "daxvm_pmem=pmem0", "daxvm_pmem=/dev/", "daxvm_inject=yes" };
+		"daxvm_ram_percent=-1", "daxvm_pmem=pmem0", "daxvm_pmem=/dev/", "daxvm_inject=yes",
+		"daxvm_ports=io" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		params_defaults(&p);
 		why[0] = 0;
