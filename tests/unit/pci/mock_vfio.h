@@ -25,10 +25,12 @@ struct mock_dev {
 	int32_t intx_fd, msi_fd;
 };
 
-static inline void mock_dev_init(struct mock_dev *m, bool mmap_ok)
+/* bar0: MOCK_BAR0_SIZE bytes the caller owns (the fuzz target reuses one), or NULL: calloc'd
+ * here, the caller frees m->bar0. */
+static inline void mock_dev_init_buf(struct mock_dev *m, bool mmap_ok, uint8_t *bar0)
 {
 	memset(m, 0, sizeof(*m));
-	m->bar0 = calloc(1, MOCK_BAR0_SIZE);
+	m->bar0 = bar0 ? bar0 : calloc(1, MOCK_BAR0_SIZE);
 	m->bar0_mmap = mmap_ok;
 	m->reset_ret = 0;
 	/* QEMU's edu: 1234:11e8 rev 0x10, class 0x00ff00, BAR0 32-bit memory 1 MiB, MSI 64-bit at 0x40 */
@@ -39,6 +41,11 @@ static inline void mock_dev_init(struct mock_dev *m, bool mmap_ok)
 	m->cfg[0x34] = 0x40;
 	m->cfg[0x3d] = 1;				/* INTA# */
 	m->cfg[0x40] = 0x05; m->cfg[0x41] = 0x00; m->cfg[0x42] = 0x80;	/* MSI, 64-bit */
+}
+
+static inline void mock_dev_init(struct mock_dev *m, bool mmap_ok)
+{
+	mock_dev_init_buf(m, mmap_ok, NULL);
 }
 
 static inline int mock_region_info(void *h, unsigned index, struct vfio_pci_region *r)
