@@ -27,7 +27,7 @@ pin_net() {
 dmesg_lines=$(dmesg | wc -l)
 before=$(pin_net)
 rm -f /tmp/l2.json /tmp/l2.console
-args=(run --kernel "$bz" --initrd /tmp/edu-initrd.cpio --append "daxvm_edu_rounds=$rounds" --mem /dev/dax0.0
+args=(run --kernel "$bz" --initrd /tmp/edu-initrd.cpio --append "quiet daxvm_edu_rounds=$rounds" --mem /dev/dax0.0
       --mem-size 128M --cpus 1 --duration 5 --hang-timeout 60 --device "vfio-pci,host=$edu"
       --console /tmp/l2.console --report /tmp/l2.json)
 echo "\$ daxvm ${args[*]}"
