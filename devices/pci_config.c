@@ -225,10 +225,11 @@ int pci_config_write(struct pci_config *c, unsigned off, unsigned len, uint32_t 
 		uint8_t v = (uint8_t)(value >> (8 * i)), old = c->regs[o];
 		uint8_t nv = (uint8_t)(((old & ~c->wmask[o]) | (v & c->wmask[o])) & ~(v & c->w1c[o]));
 
-		/* BAR and ROM registers are exempt (sizing writes all-ones over the type bits), and so
-		 * is STATUS (a dword write to COMMAND carries a STATUS of 0). */
+		/* BAR and ROM registers are exempt, implemented or not (sizing writes all-ones over the
+		 * type bits; Linux sizes an absent ROM too), and so is STATUS (a dword write to COMMAND
+		 * carries a STATUS of 0). */
 		if (bar < 0 && (v ^ old) & ~c->wmask[o] & ~c->w1c[o] && !(o >= PCI_CFG_BAR0 && o < PCI_CFG_SUBSYS) &&
-		    o != PCI_CFG_STATUS && o != PCI_CFG_STATUS + 1)
+		    !(o >= PCI_CFG_ROM && o < PCI_CFG_ROM + 4) && o != PCI_CFG_STATUS && o != PCI_CFG_STATUS + 1)
 			ro = true;
 		c->regs[o] = nv;
 	}

@@ -40,6 +40,10 @@ int main(void)
 	/* Same value written back to read-only bits is not an error. */
 	wr(&c, 8, 4, 0x00ff0010);
 	TEST_ASSERT(c.ro_writes == 2, "rewriting the class code counted");
+	/* Sizing an absent BAR or ROM is not an error (Linux does it for every device). */
+	wr(&c, 0x24, 4, 0xffffffff);
+	wr(&c, 0x30, 4, 0xfffffffe);
+	TEST_ASSERT(c.ro_writes == 2 && pci_config_read(&c, 0x30, 4) == 0, "absent ROM sizing counted or stored");
 	TEST_ASSERT(wr(&c, 1, 2, 0) == -EINVAL && wr(&c, 2, 4, 0) == -EINVAL && wr(&c, 0, 3, 0) == -EINVAL,
 		    "misaligned writes accepted");
 
