@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "vmm/pci_host.h"
 
@@ -11,12 +12,31 @@ void pci_host_init(struct pci_host *h, int vm_fd)
 {
 	memset(h, 0, sizeof(*h));
 	h->vm_fd = vm_fd;
+	h->kvm_vfio_fd = -1;
 	pthread_mutex_init(&h->lock, NULL);
 }
 
 void pci_host_fini(struct pci_host *h)
 {
+	if (h->kvm_vfio_fd >= 0)
+		close(h->kvm_vfio_fd);
+	h->kvm_vfio_fd = -1;
 	pthread_mutex_destroy(&h->lock);
+}
+
+int pci_host_add_group(struct pci_host *h, int group_fd)
+{
+	struct kvm_device_attr attr = { .group = KVM_DEV_VFIO_GROUP, .attr = KVM_DEV_VFIO_GROUP_ADD,
+					.addr = (uintptr_t)&group_fd };
+
+	if (h->kvm_vfio_fd < 0) {
+		struct kvm_create_device cd = { .type = KVM_DEV_TYPE_VFIO };
+
+		if (ioctl(h->vm_fd, KVM_CREATE_DEVICE, &cd))
+			return -errno;
+		h->kvm_vfio_fd = (int)cd.fd;
+	}
+	return ioctl(h->kvm_vfio_fd, KVM_SET_DEVICE_ATTR, &attr) ? -errno : 0;
 }
 
 static int set_slot(struct pci_host *h, unsigned slot, uint64_t gpa, uint64_t size, void *host)

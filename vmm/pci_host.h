@@ -23,10 +23,15 @@ struct pci_host {
 	unsigned nr_msi;
 	struct { unsigned gsi; uint64_t addr; uint32_t data; } msi[PCI_HOST_MAX_MSI];
 	uint64_t memslot_ops, irqfd_ops, route_updates;	/* counters for the report */
+	int kvm_vfio_fd;		/* KVM's VFIO pseudo-device, -1 until a group is added */
 };
 
 void pci_host_init(struct pci_host *h, int vm_fd);
 void pci_host_fini(struct pci_host *h);
 struct vfio_pci_host pci_host_ops(struct pci_host *h);
+/* Tells KVM about a VFIO group (KVM_DEV_TYPE_VFIO, KVM_DEV_VFIO_GROUP_ADD): KVM then knows
+ * the VM has assigned devices and handles non-coherent DMA (guest MTRRs/PAT, WBINVD) when the
+ * IOMMU does not enforce snooping. 0 or -errno (no CONFIG_KVM_VFIO: -ENODEV). */
+int pci_host_add_group(struct pci_host *h, int group_fd);
 
 #endif

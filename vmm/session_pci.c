@@ -33,6 +33,7 @@ struct session_pci {
 	bool host_init;
 	struct pci_bus *bus;
 	bool irqchip;			/* the guest has KVM's in-kernel irqchip (irqfds need it) */
+	int kvm_vfio;			/* pci_host_add_group of the last group: 0 or -errno */
 	unsigned nr;
 	struct session_pci_dev d[RUN_MAX_DEVICES];
 	struct pci_bus_counters bus_n;
@@ -121,6 +122,8 @@ int session_pci_setup(struct run_session *s, struct err *e)
 		if (ret)
 			break;
 		p->nr++;
+		/* KVM's VFIO device: not fatal without it (coherent DMA works), reported. */
+		p->kvm_vfio = pci_host_add_group(&p->host, pin_vfio_device_group_fd(s->pins, d->addr));
 		ret = vfio_pci_fd_init(&d->fdops, d->vdev.fd, e);
 		if (!ret)
 			ret = vfio_pci_create(name, &vfio_pci_fd_ops, &d->fdops, &ops, &d->v, e);
@@ -192,6 +195,8 @@ void session_pci_collect(struct run_session *s, struct report *r)
 	ret |= report_set_u64(r, "pci.bar_moves", p->bus_n.moves);
 	ret |= report_set_u64(r, "pci.bar_move_failures", p->bus_n.move_failures);
 	ret |= report_set_u64(r, "pci.unclaimed_accesses", p->bus_n.unclaimed);
+	ret |= report_set_str(r, "pci.kvm_vfio_device", p->kvm_vfio == 0 ? "groups added" :
+			      p->kvm_vfio == -ENODEV ? "unavailable (KVM without CONFIG_KVM_VFIO)" : strerror(-p->kvm_vfio));
 	for (unsigned i = 0; i < p->nr; i++) {
 		struct session_pci_dev *d = &p->d[i];
 		char k[64];

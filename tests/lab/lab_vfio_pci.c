@@ -155,6 +155,12 @@ int main(int argc, char **argv)
 	t0 = lab_now_ms();
 	TEST_ASSERT(vfio_device_open(c, bdf, &vdev, &e) == 0, "vfio_device_open: %s", e.msg);
 	TEST_ASSERT(vfio_pci_fd_init(&fdops, vdev.fd, &e) == 0, "%s", e.msg);
+	{
+		int kv = pci_host_add_group(&host, pin_vfio_device_group_fd(c, bdf));
+
+		printf("KVM VFIO device (KVM_DEV_VFIO_GROUP_ADD): %s\n", kv ? strerror(-kv) : "group added");
+		TEST_ASSERT(kv == 0, "KVM's VFIO device refused the group");
+	}
 	snprintf(name, sizeof(name), "vfio-pci %s", bdf);
 	TEST_ASSERT(vfio_pci_create(name, &vfio_pci_fd_ops, &fdops, &host_ops, &v, &e) == 0, "vfio_pci_create: %s", e.msg);
 	d = vfio_pci_dev(v);

@@ -73,6 +73,12 @@ int main(void)
 		TEST_ASSERT(ioctl(vm.vm_fd, KVM_IRQ_LINE, &line) == 0 && (ioapic_irr(vm.vm_fd) & (1u << 4)),
 			    "GSI 4 no longer reaches the IOAPIC after the routing table was replaced");
 	}
+	/* KVM's VFIO device: a non-VFIO fd is refused (the lab adds a real group). */
+	{
+		int kv = pci_host_add_group(&h, fd);
+
+		TEST_ASSERT(kv == -EBADF || kv == -EINVAL || kv == -ENODEV, "a non-group fd accepted (%d)", kv);
+	}
 	printf("pci_host: memslots at PCI addresses, INTx irqfd raised IOAPIC pin 17, MSI routes %u and %u over the "
 	       "default table (%llu memslot ops, %llu route updates)\n", gsi, gsi2,
 	       (unsigned long long)h.memslot_ops, (unsigned long long)h.route_updates);
