@@ -63,7 +63,7 @@ static double process_age_ms(void)
 static const char *stage_options(const char *stage)
 {
 	static const struct { const char *stage, *options; } map[] = {
-		{ "backing", "--mem, --mem-size, --grow-pool" },
+		{ "backing", "--mem, --mem-size, --grow-pool, --pmem" },
 		{ "guest", "--cpus, --kernel, --initrd, --append" },
 		{ "layout", "--mem-size, --kernel, --initrd, --append" },
 		{ "kvm", "--cpus, --kernel" },
@@ -174,10 +174,12 @@ int cmd_run(int argc, char **argv)
 
 	if (run_options_parse(argc, argv, &opt, &e)) {
 		fprintf(stderr, "daxvm: %s\n", e.msg);
+		free(opt.pmem_path_buf);
 		return EXIT_USAGE;
 	}
 	if (opt.help) {
 		run_options_usage(stdout);
+		free(opt.pmem_path_buf);
 		return EXIT_PASS;
 	}
 	if (opt.cfg.kernel && !opt.cfg.initrd) {
@@ -185,6 +187,7 @@ int cmd_run(int argc, char **argv)
 		if (!opt.cfg.initrd) {
 			fprintf(stderr, "daxvm: --kernel without --initrd boots daxvm's own initramfs, but neither %s nor %s exists: build or install daxvm, or give --initrd FILE\n",
 				DAXVM_LINUX_INITRAMFS_BUILD, DAXVM_LINUX_INITRAMFS_INSTALLED);
+			free(opt.pmem_path_buf);
 			return EXIT_USAGE;
 		}
 	}
@@ -193,6 +196,7 @@ int cmd_run(int argc, char **argv)
 	if (!s || !r) {
 		free(s);
 		report_free(r);
+		free(opt.pmem_path_buf);
 		fprintf(stderr, "daxvm: out of memory: free some memory\n");
 		return EXIT_USAGE;
 	}
@@ -249,6 +253,7 @@ int cmd_run(int argc, char **argv)
 out:
 	report_free(r);
 	free(s);
+	free(opt.pmem_path_buf);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	return status;

@@ -1,5 +1,6 @@
 /* 'daxvm run': its option table, defaults and the checks that span options. */
 #include <errno.h>
+#include <stdlib.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -7,6 +8,7 @@
 #include "cli/cli_opts.h"
 #include "cli/run_options.h"
 #include "pinning/pin.h"
+#include "common/size.h"
 #include "vmm/linux_guest.h"
 
 /* For the help text: the command line daxvm gives a Linux guest, and its boot silence bound. */
@@ -106,6 +108,41 @@ static int set_device(const struct opt *o, void *target, const char *val, struct
 	return 0;
 }
 
+/* --pmem PATH[,size=SIZE][,offset=OFF] */
+static int set_pmem(const struct opt *o, void *target, const char *val, struct err *e)
+{
+	struct run_options *ro = target;
+	char *copy = strdup(val), *save = NULL, *part;
+	int ret = 0;
+
+	if (!copy)
+		return err_set(e, -ENOMEM, "out of memory parsing %s", o->name);
+	part = strtok_r(copy, ",", &save);
+	if (!part || !*part || strchr(part, '=') ||
+	    (!strchr(part, '/') && strcmp(part, "memfd") && strcmp(part, "memfd-huge"))) {
+		free(copy);
+		return err_set(e, -EINVAL, "%s '%s' does not start with a path (a device, a file with a '/', memfd or memfd-huge): give %s PATH[,size=SIZE][,offset=OFF]",
+			       o->name, val, o->name);
+	}
+	free(ro->pmem_path_buf);	/* given twice: the last wins */
+	ro->pmem_path_buf = strdup(part);
+	ro->cfg.pmem_path = ro->pmem_path_buf;
+	while (!ret && (part = strtok_r(NULL, ",", &save))) {
+		uint64_t v = 0;
+
+		if (!strncmp(part, "size=", 5) && size_parse(part + 5, &v) == 0 && v) {
+			ro->cfg.pmem_size = v;
+		} else if (!strncmp(part, "offset=", 7) && size_parse(part + 7, &v) == 0) {
+			ro->cfg.pmem_offset = v;
+		} else {
+			ret = err_set(e, -EINVAL, "%s: '%s' is neither size=SIZE (such as 64M) nor offset=OFF: give %s PATH[,size=SIZE][,offset=OFF]",
+				      o->name, part, o->name);
+		}
+	}
+	free(copy);
+	return ret;
+}
+
 static const struct opt run_opts[] = {
 	{ .name = "--mem", .value = CLI_VALUE_MEM, .kind = OPT_STR, .off = CFG(mem),
 	  .help = CLI_HELP_MEM, .def = CLI_DEFAULT_MEM, .fix = "a path, memfd, memfd-huge or anon" },
@@ -167,6 +204,9 @@ static const struct opt run_opts[] = {
 	{ .name = "--append", .value = "CMDLINE", .kind = OPT_STR, .off = CFG(append),
 	  .help = "text appended to the kernel command line daxvm gives --kernel: \"" LINUX_CMDLINE_BASE_TEXT " daxvm_duration=<--duration> daxvm_threads=<--cpus>\" (later values win); the whole line must fit the kernel's cmdline_size",
 	  .fix = "kernel parameters such as \"quiet\"" },
+	{ .name = "--pmem", .value = "PATH[,size=SIZE][,offset=OFF]", .kind = OPT_CALL, .set = set_pmem,
+	  .help = "with --kernel: show part of a device or file to the guest as persistent memory (e820 type 12, /dev/pmem0 through nd_e820), above RAM, pinned and validated like RAM: the --mem device itself after guest RAM (offset defaults to --mem-size, which it must not undercut), or a stand-in (memfd, a tmpfs or hugetlbfs file) when RAM is one; offset and size are multiples of 2 MiB and of the backing's alignment",
+	  .def = "none; size: to the end of the device or file" },
 	{ .name = "--help", .short_name = 'h', .kind = OPT_HELP, .help = "print this help and exit" },
 };
 
@@ -183,6 +223,7 @@ static void run_defaults(void *target)
 	o->cfg.validate_interval_ms = RUN_DEFAULT_VALIDATE_MS;
 	o->cfg.dma = true;
 	o->cfg.dma_queues = RUN_DEFAULT_DMA_QUEUES;
+	o->cfg.pmem_offset = RUN_PMEM_OFFSET_AUTO;
 }
 
 const struct opt_command run_command = {
@@ -221,9 +262,9 @@ int run_options_parse(int argc, char **argv, struct run_options *o, struct err *
 		return err_set(e, -EINVAL, "--device needs the vfio container (the device DMAs through it): use --pin vfio or leave --pin out");
 	if (o->cfg.guest_flags & (o->cfg.guest_flags - 1))
 		return err_set(e, -EINVAL, "--inject takes one fault at a time: give it once");
-	if (!o->cfg.kernel && (o->cfg.initrd || o->cfg.append))
+	if (!o->cfg.kernel && (o->cfg.initrd || o->cfg.append || o->cfg.pmem_path))
 		return err_set(e, -EINVAL, "%s needs --kernel: it belongs to a Linux guest",
-			       o->cfg.initrd ? "--initrd" : "--append");
+			       o->cfg.initrd ? "--initrd" : o->cfg.append ? "--append" : "--pmem");
 	if (o->cfg.kernel && (o->cfg.guest_flags || o->cfg.work_bytes))
 		return err_set(e, -EINVAL, "%s is for the built-in stress guest, not --kernel: drop it",
 			       o->cfg.guest_flags ? "--inject" : "--work-size");

@@ -50,6 +50,19 @@ int guest_mem_attach(struct guest_mem *gm, const struct backing *b, struct err *
 	return 0;
 }
 
+int guest_mem_add_region(struct guest_mem *gm, uint64_t gpa, uint64_t size, void *host, int fd,
+			 uint64_t fd_offset, uint64_t page_size, struct err *e)
+{
+	if (gm->nr_regions == GUEST_MEM_MAX_REGIONS)
+		return err_set(e, -E2BIG, "guest memory has more than %d regions", GUEST_MEM_MAX_REGIONS);
+	gm->regions[gm->nr_regions] = (struct guest_mem_region){
+		.gpa = gpa, .size = size, .host = host, .fd = fd, .fd_offset = fd_offset,
+		.page_size = page_size, .slot = gm->nr_regions, .backing_off = UINT64_MAX,
+	};
+	gm->nr_regions++;
+	return 0;
+}
+
 int guest_mem_register(const struct guest_mem *gm, int vm_fd, struct err *e)
 {
 	for (unsigned i = 0; i < gm->nr_regions; i++) {

@@ -9,7 +9,7 @@
 #include "memory/backing.h"
 #include "vmm/machine.h"
 
-#define GUEST_MEM_MAX_REGIONS 2
+#define GUEST_MEM_MAX_REGIONS 3	/* RAM below and above the hole, and pmem */
 #define GUEST_MEM_PAGE_BYTES MACHINE_RAM_UNIT	/* RAM comes in 2 MiB units */
 
 struct guest_mem_region {
@@ -36,6 +36,11 @@ int guest_mem_plan(const struct machine_map *map, struct guest_mem *gm, struct e
 /* Points the planned regions at the backing's mapping (fd, offsets, host addresses).
  * The backing must be at least ram_bytes large. */
 int guest_mem_attach(struct guest_mem *gm, const struct backing *b, struct err *e);
+
+/* After attach: a region that is not RAM (pmem) from another part of a backing: its own
+ * memslot, pinned and validated like RAM; ram_bytes does not count it. */
+int guest_mem_add_region(struct guest_mem *gm, uint64_t gpa, uint64_t size, void *host, int fd,
+			 uint64_t fd_offset, uint64_t page_size, struct err *e);
 
 /* Registers one KVM memslot per region (KVM_SET_USER_MEMORY_REGION). */
 int guest_mem_register(const struct guest_mem *gm, int vm_fd, struct err *e);

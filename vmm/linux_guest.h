@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "devices/cmos_rtc.h"
 #include "devices/guest_ports.h"
 #include "devices/i8042.h"
 #include "devices/serial.h"
@@ -27,6 +28,9 @@
 /* Before /init reports, the kernel may be quiet (the quiet parameter, a slow nested boot):
  * silence counts as a hang only after this many seconds, or the hang timeout if longer. */
 #define LINUX_BOOT_SILENCE_S 30.0
+/* A tool still running this long after its duration (or 10 hang timeouts if longer) has
+ * not stopped by itself: the run fails. */
+#define LINUX_LATE_MIN_S 60.0
 #define LINUX_KERNEL_MAX_BYTES (256ULL << 20)
 #define LINUX_MIN_RAM (64ULL << 20)
 
@@ -51,6 +55,7 @@ struct guest {
 	struct serial *serial;		/* the session's console (not owned) */
 	struct i8042 *kbd;
 	struct guest_ports *ports;
+	struct cmos_rtc *rtc;
 	bool devices_attached;
 
 	/* Written by vCPU threads, read by the run loop. */

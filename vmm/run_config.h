@@ -13,6 +13,7 @@
 #define RUN_DEFAULT_VALIDATE_MS 100
 #define RUN_DEFAULT_DMA_QUEUES 2
 #define RUN_MAX_DEVICES 4		/* passed-through PCI devices (--device vfio-pci,host=) */
+#define RUN_PMEM_OFFSET_AUTO UINT64_MAX
 
 struct run_config {
 	const char *mem;		/* backing: path, "memfd", "memfd-huge", "anon"; NULL = auto */
@@ -35,7 +36,10 @@ struct run_config {
 	const char *kernel;		/* bzImage path */
 	const char *initrd;		/* initramfs path; NULL = none */
 	const char *append;		/* appended to daxvm's kernel command line; NULL = nothing */
-	const char *pmem;		/* a second region shown as e820 pmem: PATH[,size=][,offset=] */
+	const char *pmem_path;		/* a region shown as e820 pmem: a path or memfd; NULL = none */
+	uint64_t pmem_size;		/* its bytes; 0 = to the end of the device or file */
+	uint64_t pmem_offset;		/* where it starts in pmem_path; RUN_PMEM_OFFSET_AUTO: right
+					 * after guest RAM on RAM's own device, else 0 */
 	unsigned prealloc_threads;	/* threads populating guest RAM before the pin (and pinning it a
 					 * GiB each on io_uring); 0 = the CPU count */
 	const char *devices[RUN_MAX_DEVICES];	/* vfio-pci devices to pass through ("DDDD:BB:DD.F") */

@@ -42,13 +42,22 @@ static int stage_backing(struct run_session *s, struct err *e)
 		/* The hugetlb pool is global state: changed only when asked, and given back. */
 		.may_grow_pool = s->cfg->grow_pool,
 	};
+	int ret;
 
 	s->t.map_start_ns = now_ns();
-	return backing_open(&req, &s->backing, e);
+	s->pmem.own.fd = -1;
+	/* pmem on RAM's own device or file: one mapping spans both. */
+	ret = pmem_ram_request(s->cfg, &req.size, e);
+	if (!ret)
+		ret = backing_open(&req, &s->backing, e);
+	if (!ret)
+		ret = pmem_open(s->cfg, &s->backing, &s->pmem, e);
+	return ret;
 }
 
 static void undo_backing(struct run_session *s)
 {
+	pmem_close(&s->pmem);
 	backing_close(&s->backing);
 }
 
@@ -102,6 +111,8 @@ static int stage_layout(struct run_session *s, struct err *e)
 		ret = guest_mem_plan(&s->map, &s->mem, e);
 	if (!ret)
 		ret = guest_mem_attach(&s->mem, &s->backing, e);
+	if (!ret)
+		ret = pmem_layout(&s->pmem, &s->backing, &s->map, &s->mem, e);
 	return ret;
 }
 

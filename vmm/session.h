@@ -24,6 +24,7 @@
 #include "vmm/kvm_vm.h"
 #include "vmm/machine.h"
 #include "vmm/run_config.h"
+#include "vmm/session_pmem.h"
 #include "vmm/vcpu.h"
 
 #define SESSION_MAX_VCPUS 64
@@ -69,6 +70,7 @@ struct run_session {
 	void *progress_opaque;
 
 	struct backing backing;
+	struct pmem_region pmem;	/* a Linux guest's pmem range (vmm/session_pmem.h) */
 	struct vm vm;
 	struct machine_map map;
 	struct guest_mem mem;

@@ -29,6 +29,16 @@ int session_fill_report(struct run_session *s, struct report *r)
 	ret |= report_set_u64(r, "backing.size_bytes", b->size);
 	ret |= report_set_str(r, "backing.why", b->why);
 	ret |= report_set_u64(r, "guest.ram_bytes", s->map.ram_bytes);
+	if (s->cfg->pmem_path) {
+		const struct backing *pb = s->pmem.shares_ram ? &s->backing : &s->pmem.own;
+
+		ret |= report_set_str(r, "guest.pmem.path", s->cfg->pmem_path);
+		ret |= report_set_str(r, "guest.pmem.kind", backing_kind_name(pb->kind));
+		ret |= report_set_bool(r, "guest.pmem.shares_ram_backing", s->pmem.shares_ram);
+		ret |= report_set_u64(r, "guest.pmem.gpa", s->pmem.gpa);
+		ret |= report_set_u64(r, "guest.pmem.bytes", s->pmem.size);
+		ret |= report_set_u64(r, "guest.pmem.offset", s->pmem.offset);
+	}
 	ret |= report_set_u64(r, "guest.ram_low_bytes", low ? low->size : 0);
 	ret |= report_set_u64(r, "guest.ram_high_bytes", s->map.ram_bytes - (low ? low->size : 0));
 	ret |= report_set_u64(r, "guest.memslots", s->mem.nr_regions);

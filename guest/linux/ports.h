@@ -1,7 +1,8 @@
 /* The I/O ports the tool reports through (daxvm_guest_abi.h): the event, progress and verdict
  * registers. Normally 4-byte OUTs from user space after ioperm(). Where user-space port I/O
- * faults although ioperm() succeeded — seen in the pmem lab: a nested guest (L2) under QEMU TCG's
- * SVM emulation takes #GP on every user-space IN/OUT — the writes go through /dev/port instead:
+ * faults although ioperm() succeeded — seen in the pmem lab: the L2 guest QEMU -accel kvm ran
+ * inside the TCG lab guest took #GP on the first OUT (under daxvm there it did not) — the
+ * writes go through /dev/port instead:
  * the kernel does them at CPL0, one byte per port, so each register gets its value's low byte
  * (exact for events and verdicts; progress then counts modulo 256 MiB). The VMM takes a short
  * write zero-extended, as QEMU's isa-debug-exit does. */

@@ -90,12 +90,12 @@ esac
 # daxvm boots the lab's kernel as a nested Linux guest (L2) with the in-guest stress tool; its own
 # boot (--only linux_guest) like the kvm suite, so a nested hang costs only this check.
 case $only in
-linux_guest) run_check linux_guest 260 "$src/tests/lab/check_linux_guest.sh" "$build" "$edu" "$bzimage" "$l2_initrd" ;;
+linux_guest) run_check linux_guest 290 "$src/tests/lab/check_linux_guest.sh" "$build" "$edu" "$bzimage" "$l2_initrd" ;;
 # edu passed through to a nested Linux guest on devdax (issue 11), its own boot too.
 vfio_l2) run_check vfio_l2 200 "$src/tests/lab/check_vfio_l2.sh" "$build" "$edu" "$src" ;;
 esac
 # Development check of daxvm's Linux boot (issue 10), by --only linux_boot only.
-[ "$only" = linux_boot ] && run_check linux_boot 280 "$src/tests/lab/check_linux_boot.sh" "$build"
+[ "$only" = linux_boot ] && run_check linux_boot 340 "$src/tests/lab/check_linux_boot.sh" "$build"
 # The dax guard: daxctl disable-device during daxvm run (re-enables the device after each round).
 run_check dax_guard 200 "$src/tests/lab/check_dax_guard.sh" "$build" "$edu"
 # Last: it tears the dax device down.

@@ -16,8 +16,44 @@ static void expect_error(int ret, const struct err *e, const char *needle)
 	TEST_ASSERT(!strchr(e->msg, '\n'), "one line: %s", e->msg);
 }
 
+/* The Linux guest's options (issue 10). */
+static void test_linux_options(void)
+{
+	struct run_options o;
+	struct err e = { 0 };
+
+	TEST_ASSERT(PARSE(&o, &e, "--kernel", "/boot/bz", "--initrd=/i.cpio", "--append", "quiet loglevel=3",
+			  "--pmem", "/dev/dax0.0,size=64M,offset=256M") == 0, "linux options: %s", e.msg);
+	TEST_ASSERT(!strcmp(o.cfg.kernel, "/boot/bz") && !strcmp(o.cfg.initrd, "/i.cpio") &&
+		    !strcmp(o.cfg.append, "quiet loglevel=3") && !strcmp(o.cfg.pmem_path, "/dev/dax0.0") &&
+		    o.cfg.pmem_size == 64ULL << 20 && o.cfg.pmem_offset == 256ULL << 20 && !o.cfg.dma,
+		    "linux values (and no DMA engine)");
+	free(o.pmem_path_buf);
+	TEST_ASSERT(PARSE(&o, &e, "--kernel", "/boot/bz", "--pmem", "memfd") == 0 && !o.cfg.pmem_size &&
+		    o.cfg.pmem_offset == RUN_PMEM_OFFSET_AUTO, "pmem defaults: %s", e.msg);
+	free(o.pmem_path_buf);
+	err_reset(&e);
+	expect_error(PARSE(&o, &e, "--initrd", "/i.cpio"), &e, "--initrd needs --kernel");
+	err_reset(&e);
+	expect_error(PARSE(&o, &e, "--append", "quiet"), &e, "--append needs --kernel");
+	err_reset(&e);
+	expect_error(PARSE(&o, &e, "--pmem", "memfd"), &e, "--pmem needs --kernel");
+	free(o.pmem_path_buf);
+	err_reset(&e);
+	expect_error(PARSE(&o, &e, "--kernel", "/b", "--inject", "ud"), &e, "--inject is for the built-in");
+	err_reset(&e);
+	expect_error(PARSE(&o, &e, "--kernel", "/b", "--pmem", "memfd,size=0"), &e, "size=SIZE");
+	free(o.pmem_path_buf);
+	err_reset(&e);
+	expect_error(PARSE(&o, &e, "--kernel", "/b", "--pmem", "memfd,colour=red"), &e, "'colour=red'");
+	free(o.pmem_path_buf);
+	err_reset(&e);
+	expect_error(PARSE(&o, &e, "--kernel", "/b", "--pmem", "size=64M"), &e, "does not start with a path");
+}
+
 int main(void)
 {
+	test_linux_options();
 	struct run_options o;
 	struct err e = { 0 };
 	char *none[] = { "run", NULL };

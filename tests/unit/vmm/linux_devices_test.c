@@ -4,6 +4,7 @@
  * guest ABI ports. */
 #include "test.h"
 #include "devices/bus.h"
+#include "devices/cmos_rtc.h"
 #include "devices/guest_ports.h"
 #include "devices/i8042.h"
 #include "devices/serial.h"
@@ -140,8 +141,43 @@ static void test_i8042_and_ports(struct bus *b)
 	i8042_destroy(k);
 }
 
+static time_t fixed_now(void)
+{
+	return 1795855395;	/* 2026-11-28 08:43:15 UTC, a Saturday */
+}
+
+static void test_rtc(void)
+{
+	static const struct { uint8_t idx, want; } regs[] = {
+		{ 0x00, 0x15 }, { 0x02, 0x43 }, { 0x04, 0x08 }, { 0x06, 0x07 }, { 0x07, 0x28 },
+		{ 0x08, 0x11 }, { 0x09, 0x26 }, { 0x32, 0x20 }, { 0x0b, 0x02 }, { 0x0d, 0x80 },
+	};
+	struct cmos_rtc *c;
+	struct bus *b;
+	struct err e = { 0 };
+
+	TEST_ASSERT(bus_create(&b) == 0 && cmos_rtc_create(&c, fixed_now, &e) == 0 &&
+		    cmos_rtc_attach(c, b, &e) == 0, "%s", e.msg);
+	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
+		out8(b, 0x70, regs[i].idx | 0x80);	/* NMI mask bit set, as Linux writes it */
+		TEST_ASSERT(in8(b, 0x71) == regs[i].want, "CMOS 0x%02x: 0x%02x, want 0x%02x", regs[i].idx,
+			    in8(b, 0x71), regs[i].want);
+	}
+	out8(b, 0x70, 0x0a);
+	TEST_ASSERT(!(in8(b, 0x71) & 0x80), "status A: update in progress must never be set");
+	out8(b, 0x70, 0x00);
+	out8(b, 0x71, 0x59);
+	TEST_ASSERT(in8(b, 0x71) == 0x15, "writing the clock is ignored");
+	out8(b, 0x70, 0x40);
+	out8(b, 0x71, 0x5a);
+	TEST_ASSERT(in8(b, 0x71) == 0x5a, "CMOS RAM keeps what was written");
+	cmos_rtc_destroy(c);
+	bus_destroy(b);
+}
+
 int main(void)
 {
+	test_rtc();
 	struct bus *b;
 
 	TEST_ASSERT(bus_create(&b) == 0, "bus");
@@ -150,6 +186,6 @@ int main(void)
 	TEST_ASSERT(bus_create(&b) == 0, "bus");
 	test_i8042_and_ports(b);
 	bus_destroy(b);
-	printf("linux_devices_test: 8250 probe and THRE interrupts, console lines, i8042, guest ports\n");
+	printf("linux_devices_test: 8250 probe and THRE interrupts, console lines, i8042, CMOS RTC, guest ports\n");
 	return T_PASS;
 }
