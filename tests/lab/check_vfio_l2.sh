@@ -8,12 +8,13 @@
 # nowhere (L1's kernel logs the IOMMU fault; the tool checks its RAM did not change).
 # Judged here: the tool's result line, daxvm's report (device, group, interrupts delivered,
 # validator samples), the verdict the kernel's pin counters deserve, L1's DMAR fault line.
-# Usage: check_vfio_l2.sh BUILD_DIR EDU_BDF SRC_DIR
+# Usage: check_vfio_l2.sh BUILD_DIR EDU_BDF SRC_DIR [BZIMAGE]
 set -uo pipefail
-build=$1 edu=$2 src=$3
+build=$1 edu=$2 src=$3 bz=${4:-}
 daxvm=$build/daxvm bad=0 rounds=24
 [ -e /dev/kvm ] || { echo "FAIL: no /dev/kvm in the lab guest"; exit 1; }
-bz=$(ls /var/cache/daxvm-lab/*/kroot/boot/vmlinuz-"$(uname -r)" 2>/dev/null | head -1)
+# The lab kernel's bzImage (tests/lab/run caches it per series; 7.x packages no /boot/vmlinuz).
+[ -r "$bz" ] || bz=$(ls /var/cache/daxvm-lab/*/kroot/boot/vmlinuz-"$(uname -r)" 2>/dev/null | head -1)
 moddir=$(ls -d /var/cache/daxvm-lab/*/kroot/usr/lib/modules/"$(uname -r)" /var/cache/daxvm-lab/*/kroot/lib/modules/"$(uname -r)" 2>/dev/null | head -1)
 [ -r "$bz" ] && [ -d "$moddir" ] || { echo "FAIL: no bzImage or modules for $(uname -r) under /var/cache/daxvm-lab"; exit 1; }
 [ -x "$build/guest/linux/daxvm-edu" ] || { echo "FAIL: $build/guest/linux/daxvm-edu was not built"; exit 1; }

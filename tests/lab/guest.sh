@@ -92,7 +92,7 @@ esac
 case $only in
 linux_guest) run_check linux_guest 290 "$src/tests/lab/check_linux_guest.sh" "$build" "$edu" "$bzimage" "$l2_initrd" ;;
 # edu passed through to a nested Linux guest on devdax (issue 11), its own boot too.
-vfio_l2) run_check vfio_l2 200 "$src/tests/lab/check_vfio_l2.sh" "$build" "$edu" "$src" ;;
+vfio_l2) run_check vfio_l2 200 "$src/tests/lab/check_vfio_l2.sh" "$build" "$edu" "$src" "$bzimage" ;;
 esac
 # Development check of daxvm's Linux boot (issue 10), by --only linux_boot only.
 [ "$only" = linux_boot ] && run_check linux_boot 340 "$src/tests/lab/check_linux_boot.sh" "$build"
