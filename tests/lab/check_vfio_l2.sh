@@ -87,7 +87,7 @@ def g(k):
 for k in ('verdict', 'reason', 'pci.devices', 'pci.device0.host', 'pci.device0.iommu_group', 'pci.device0.interrupts_wired',
           'pci.device0.interrupts_delivered', 'pci.device0.msi_enables', 'pci.device0.bus_master_at_stop',
           'pci.device0.bus_master_cleared', 'pci.device0.dma_hazard', 'pci.config_errors', 'pci.refused_bar_moves',
-          'pci.bar_moves', 'pci.unclaimed_accesses', 'pinning.backend', 'pinning.pinned_pages', 'pinning.leaked_pins',
+          'pci.bar_moves', 'pci.unclaimed_accesses', 'pci.kvm_vfio_device', 'pinning.backend', 'pinning.pinned_pages', 'pinning.leaked_pins',
           'validation.samples', 'validation.pfn_changes', 'validation.outside_devmap', 'timing.launch_to_init_ms',
           'timing.launch_to_running_ms', 'guest.linux.tool'):
     print(f"report {k} = {g(k)}")
