@@ -68,8 +68,10 @@ static const char *stage_options(const char *stage)
 		{ "layout", "--mem-size, --kernel, --initrd, --append" },
 		{ "kvm", "--cpus, --kernel" },
 		{ "memslots", "--mem, --mem-size" },
-		{ "pinning", "--pin, --vfio, --mem" },
+		{ "pci_check", "--device" },
+		{ "pinning", "--pin, --vfio, --device, --mem" },
 		{ "devices", "--console, --dma-media, --dma-queues" },
+		{ "pci", "--device" },
 		{ "vcpus", "--cpus" },
 		{ "boot", "--mem-size, --cpus, --work-size, --dma off" },
 	};

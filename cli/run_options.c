@@ -7,6 +7,7 @@
 #include "guest/abi.h"
 #include "cli/cli_opts.h"
 #include "cli/run_options.h"
+#include "pinning/pin.h"
 #include "common/size.h"
 #include "vmm/linux_guest.h"
 
@@ -82,6 +83,31 @@ static int set_vfio(const struct opt *o, void *target, const char *val, struct e
 	return cli_set_vfio(o, &((struct run_options *)target)->cfg.vfio, val, e);
 }
 
+/* --device vfio-pci,host=DDDD:BB:DD.F, as QEMU spells it (host=BB:DD.F means domain 0000). */
+static int set_device(const struct opt *o, void *target, const char *val, struct err *e)
+{
+	struct run_options *ro = target;
+	const char *host = strstr(val, ",host=");
+	char addr[32];
+
+	if (strncmp(val, "vfio-pci,", 9) || !host || strchr(host + 6, ','))
+		return err_set(e, -EINVAL, "%s '%s': only passthrough is offered, written %s vfio-pci,host=DDDD:BB:DD.F",
+			       o->name, val, o->name);
+	snprintf(addr, sizeof(addr), "%s%s", strlen(host + 6) == 7 ? "0000:" : "", host + 6);
+	if (!pin_vfio_address_valid(addr))
+		return err_set(e, -EINVAL, "%s '%s': host=%s is not a PCI address: use the sysfs form DDDD:BB:DD.F, such as 0000:00:03.0 (lspci -D)",
+			       o->name, val, host + 6);
+	for (unsigned i = 0; i < ro->cfg.nr_devices; i++)
+		if (!strcmp(ro->cfg.devices[i], addr))
+			return err_set(e, -EINVAL, "%s: %s is given twice: pass each device once", o->name, addr);
+	if (ro->cfg.nr_devices == RUN_MAX_DEVICES)
+		return err_set(e, -EINVAL, "%s: at most %d devices can be passed through", o->name, RUN_MAX_DEVICES);
+	memcpy(ro->device_addr[ro->cfg.nr_devices], addr, sizeof(ro->device_addr[0]));	/* valid: 12 chars */
+	ro->cfg.devices[ro->cfg.nr_devices] = ro->device_addr[ro->cfg.nr_devices];
+	ro->cfg.nr_devices++;
+	return 0;
+}
+
 /* --pmem PATH[,size=SIZE][,offset=OFF] */
 static int set_pmem(const struct opt *o, void *target, const char *val, struct err *e)
 {
@@ -144,6 +170,8 @@ static const struct opt run_opts[] = {
 	  .def = "auto" },
 	{ .name = "--vfio", .value = "ADDR", .kind = OPT_CALL, .set = set_vfio,
 	  .help = "PCI device (DDDD:BB:DD.F) whose IOMMU group the vfio backend attaches; --pin auto then means vfio" },
+	{ .name = "--device", .value = "vfio-pci,host=ADDR", .kind = OPT_CALL, .set = set_device,
+	  .help = "pass the PCI device ADDR (DDDD:BB:DD.F, bound to vfio-pci) through to the guest on its PCI bus 0; repeatable; its IOMMU group joins the vfio container, which maps all guest RAM at its guest-physical address" },
 	{ .name = "--validate-interval", .value = "MS", .kind = OPT_UINT,
 	  .off = CFG(validate_interval_ms), .min = 1, .max = 60000,
 	  .help = "how often, in ms from 1 to 60000, the validator re-reads the pinned frames",
@@ -228,8 +256,10 @@ int run_options_parse(int argc, char **argv, struct run_options *o, struct err *
 	if (o->cfg.pin == PIN_NONE)
 		o->cfg.dma = false;		/* the device reaches guest RAM only through pins */
 	/* --pin auto stays auto: pin_container_open chooses vfio when a device is given. */
-	if (o->cfg.pin == PIN_VFIO && !o->cfg.vfio)
+	if (o->cfg.pin == PIN_VFIO && !o->cfg.vfio && !o->cfg.nr_devices)
 		return err_set(e, -EINVAL, "--pin vfio needs a device: add --vfio DDDD:BB:DD.F (a PCI device bound to vfio-pci)");
+	if (o->cfg.nr_devices && o->cfg.pin != PIN_VFIO && o->cfg.pin != PIN_AUTO)
+		return err_set(e, -EINVAL, "--device needs the vfio container (the device DMAs through it): use --pin vfio or leave --pin out");
 	if (o->cfg.guest_flags & (o->cfg.guest_flags - 1))
 		return err_set(e, -EINVAL, "--inject takes one fault at a time: give it once");
 	if (!o->cfg.kernel && (o->cfg.initrd || o->cfg.append || o->cfg.pmem_path))

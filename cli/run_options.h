@@ -14,6 +14,7 @@ struct run_options {
 	struct run_config cfg;		/* handed to the VM, read-only */
 	const char *report_path;	/* --report FILE.json, NULL = none */
 	bool help;			/* --help: print usage, run nothing */
+	char device_addr[RUN_MAX_DEVICES][16];	/* --device host= addresses, cfg.devices points here */
 	char *pmem_path_buf;		/* --pmem's path (cfg.pmem_path points here); freed by the caller */
 };
 

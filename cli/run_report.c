@@ -115,6 +115,31 @@ static void summary_linux(const struct report *r, FILE *out)
 		dbl(r, "timing.launch_to_init_ms"), dbl(r, "timing.launch_to_running_ms"));
 }
 
+/* Passed-through devices (--device): one line each, then the bus's counters. */
+static void summary_pci(const struct report *r, FILE *out)
+{
+	uint64_t n = u64(r, "pci.devices");
+
+	for (uint64_t i = 0; i < n; i++) {
+		char k[64];
+
+#define PK(name) (snprintf(k, sizeof(k), "pci.device%" PRIu64 "." name, i), k)
+		fprintf(out, "  device   vfio-pci %s (IOMMU group %" PRId64 ") at 00:%02" PRIx64 ".0 IRQ %" PRIu64
+			", interrupts %s, %" PRId64 " delivered; reset %s/%s, bus master at stop %s%s\n",
+			str(r, PK("host"), "?"), i64(r, PK("iommu_group")), u64(r, PK("slot")), u64(r, PK("irq")),
+			str(r, PK("interrupts_wired"), "?"), i64(r, PK("interrupts_delivered")),
+			str(r, PK("reset_at_start"), "?"), str(r, PK("reset_at_stop"), "?"),
+			flag(r, PK("bus_master_at_stop")) ? (flag(r, PK("bus_master_cleared")) ? "on, cleared" : "ON, NOT cleared")
+							   : "off",
+			flag(r, PK("dma_hazard")) ? ": DMA HAZARD" : "");
+#undef PK
+	}
+	if (n)
+		fprintf(out, "  pci      %" PRIu64 " BAR moves, %" PRIu64 " refused, %" PRIu64 " config errors, %" PRIu64
+			" unclaimed accesses\n", u64(r, "pci.bar_moves"), u64(r, "pci.refused_bar_moves"),
+			u64(r, "pci.config_errors"), u64(r, "pci.unclaimed_accesses"));
+}
+
 void run_summary(const struct report *r, const struct run_config *cfg, FILE *out)
 {
 	char a[32], b[32], c[32], d[32];
@@ -155,5 +180,6 @@ timing:
 		dbl(r, "timing.map_ms"), dbl(r, "timing.boot_ms"), run_ms);
 	summary_pinning(r, out);
 	summary_dma(r, out, cfg);
+	summary_pci(r, out);
 	fflush(out);
 }

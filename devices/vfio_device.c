@@ -12,7 +12,7 @@ int vfio_device_open(struct pin_container *c, const char *addr, struct vfio_devi
 		     struct err *e)
 {
 	struct vfio_device_info info = { .argsz = sizeof(info) };
-	int group = pin_vfio_group_fd(c);
+	int group = pin_vfio_device_group_fd(c, addr);
 
 	memset(d, 0, sizeof(*d));
 	d->fd = -1;
@@ -20,7 +20,8 @@ int vfio_device_open(struct pin_container *c, const char *addr, struct vfio_devi
 		return err_set(e, -EINVAL, "'%s' is not a PCI address: give DDDD:BB:DD.F in lower-case hex",
 			       addr ? addr : "");
 	if (group < 0)
-		return err_set(e, -ENODEV, "the pin container has no VFIO group: %s needs the vfio backend", addr);
+		return err_set(e, -ENODEV, "the pin container has no VFIO group for %s: it needs the vfio backend with "
+			       "that device's group attached", addr);
 	snprintf(d->addr, sizeof(d->addr), "%s", addr);
 	d->fd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, addr);
 	if (d->fd < 0)

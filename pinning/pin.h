@@ -25,9 +25,13 @@ enum pin_backend {
 
 struct pin_container;
 
+#define PIN_VFIO_MAX_DEVICES 8	/* IOMMU groups one vfio container attaches */
+
 struct pin_options {
 	enum pin_backend backend;
 	const char *vfio_device;	/* PCI address whose IOMMU group vfio attaches ("0000:00:03.0"), else NULL */
+	const char *const *vfio_more;	/* more devices whose groups join the same container */
+	unsigned nr_vfio_more;		/* at most PIN_VFIO_MAX_DEVICES - 1 */
 	/* io_uring: registered-buffer slots to reserve (one per mapping per GiB); 0 = 256, at
 	 * most 16,384. Pinning 2 MiB folios costs time proportional to the slots (the kernel
 	 * scans the whole table per huge page), so keep it as small as the mappings allow. */
@@ -176,6 +180,15 @@ void pin_container_set_parallel(struct pin_container *c, unsigned threads, pin_p
 /* vfio: the IOMMU group fd the container attached (owned by the container), from which the
  * devices layer opens device fds (VFIO_GROUP_GET_DEVICE_FD). -ENODEV for other backends. */
 int pin_vfio_group_fd(struct pin_container *c);
+/* Checks without opening anything that addr can be passed through: a PCI address, VFIO
+ * present, the device exists, has an IOMMU group, is bound to vfio-pci, and every other device
+ * of its group is bound to vfio-pci or to no driver. -EINVAL/-ENODEV/-EBUSY with the fix. */
+int pin_vfio_check_device(const char *addr, struct err *e);
+/* The group fd of device addr (its group must be attached): -ENOENT when it is not, -ENODEV
+ * for other backends or a device with no group. */
+int pin_vfio_device_group_fd(struct pin_container *c, const char *addr);
+/* The attached IOMMU group numbers, in attach order; returns how many (at most max). */
+unsigned pin_vfio_group_numbers(struct pin_container *c, int *nrs, unsigned max);
 /* A PCI address as sysfs names it: "DDDD:BB:DD.F" in lower-case hex. */
 bool pin_vfio_address_valid(const char *addr);
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <dirent.h>
 #include <limits.h>
 #include <linux/vfio.h>
 #include <stdio.h>
@@ -17,9 +18,16 @@
 
 #include "common/size.h"
 
+struct vfio_group {
+	int nr;				/* IOMMU group number */
+	int fd;				/* /dev/vfio/N */
+};
+
 struct vfio_state {
 	int container;			/* /dev/vfio/vfio */
-	int group;			/* /dev/vfio/N */
+	int group;			/* the first group's fd (groups[0].fd) */
+	struct vfio_group groups[PIN_VFIO_MAX_DEVICES];
+	unsigned nr_groups;
 	struct pin_info info;		/* from VFIO_IOMMU_GET_INFO at open */
 };
 
@@ -112,15 +120,114 @@ static int group_of(const char *addr, int *group, struct err *e)
 	link[n] = 0;
 	base = strrchr(link, '/');
 	*group = atoi(base ? base + 1 : link);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", addr);
+	n = readlink(path, link, sizeof(link) - 1);
+	link[n > 0 ? n : 0] = 0;
+	base = strrchr(link, '/');
+	if (n <= 0 || strcmp(base ? base + 1 : link, "vfio-pci"))
+		return err_set(e, -ENODEV,
+			       "PCI device %s is bound to %s, not vfio-pci: echo vfio-pci > /sys/bus/pci/devices/%s/driver_override, "
+			       "unbind it from its driver and echo %s > /sys/bus/pci/drivers_probe", addr,
+			       n > 0 ? (base ? base + 1 : link) : "no driver", addr, addr);
 	return 0;
+}
+
+/* The devices of IOMMU group nr not bound to vfio-pci, for the "not viable" message. */
+static void group_unbound(int nr, char *out, size_t room)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	size_t used = 0;
+
+	out[0] = 0;
+	snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%d/devices", nr);
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		ssize_t n;
+		const char *base;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%d/devices/%s/driver", nr, de->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		link[n > 0 ? n : 0] = 0;
+		base = strrchr(link, '/');
+		/* Viable (drivers/vfio/group.c): vfio-pci, no driver, or the drivers VFIO allows. */
+		if (n <= 0 || !strcmp(base ? base + 1 : link, "vfio-pci") || !strcmp(base ? base + 1 : link, "pci-stub") ||
+		    !strcmp(base ? base + 1 : link, "pcieport"))
+			continue;
+		if (used + strlen(de->d_name) + 2 < room)
+			used += (size_t)snprintf(out + used, room - used, "%s%s", used ? ", " : "", de->d_name);
+	}
+	closedir(d);
+}
+
+/* Opens the group of addr and puts it in the container (nothing when the group is already in;
+ * the first group also sets the IOMMU type). */
+static int attach_group(struct vfio_state *s, const char *addr, struct err *e)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	char path[64], unbound[256];
+	int nr, fd, ret;
+
+	if (!pin_vfio_address_valid(addr))
+		return err_set(e, -EINVAL,
+			       "'%s' is not a PCI address: give DDDD:BB:DD.F in lower-case hex, e.g. 0000:00:03.0",
+			       addr ? addr : "");
+	ret = group_of(addr, &nr, e);
+	if (ret)
+		return ret;
+	for (unsigned i = 0; i < s->nr_groups; i++)
+		if (s->groups[i].nr == nr)
+			return 0;
+	if (s->nr_groups == PIN_VFIO_MAX_DEVICES)
+		return err_set(e, -ENOSPC, "at most %d IOMMU groups per container: %s is one too many",
+			       PIN_VFIO_MAX_DEVICES, addr);
+	snprintf(path, sizeof(path), "/dev/vfio/%d", nr);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 && errno == EBUSY)
+		return err_set(e, -EBUSY, "IOMMU group %d of %s is in use (%s is open in another process, another VMM?): "
+			       "stop that user first", nr, addr, path);
+	if (fd < 0)
+		return err_set(e, -errno,
+			       "cannot open %s for %s: %s; bind the device to vfio-pci "
+			       "(echo vfio-pci > /sys/bus/pci/devices/%s/driver_override)",
+			       path, addr, strerror(errno), addr);
+	if (ioctl(fd, VFIO_GROUP_GET_STATUS, &status) || !(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		group_unbound(nr, unbound, sizeof(unbound));
+		close(fd);
+		return err_set(e, -EBUSY,
+			       "IOMMU group %d of %s is not viable: bind every device of the group to vfio-pci%s%s",
+			       nr, addr, unbound[0] ? " (not bound: " : "", unbound[0] ? unbound : "");
+	}
+	if (ioctl(fd, VFIO_GROUP_SET_CONTAINER, &s->container) ||
+	    (!s->nr_groups && ioctl(s->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))) {
+		ret = err_set(e, -errno, "cannot attach IOMMU group %d to a type1v2 container: %s",
+			      nr, strerror(errno));
+		close(fd);
+		return ret;
+	}
+	s->groups[s->nr_groups].nr = nr;
+	s->groups[s->nr_groups].fd = fd;
+	s->nr_groups++;
+	s->group = s->groups[0].fd;
+	return 0;
+}
+
+static void close_groups(struct vfio_state *s)
+{
+	for (unsigned i = s->nr_groups; i-- > 0;)
+		close(s->groups[i].fd);
+	s->nr_groups = 0;
 }
 
 static int vfio_open(struct pin_container *c, const struct pin_options *opt, struct err *e)
 {
-	struct vfio_group_status status = { .argsz = sizeof(status) };
 	struct vfio_state *s;
-	char path[64];
-	int group_nr, ret;
+	int ret;
 
 	if (!pin_vfio_address_valid(opt->vfio_device))
 		return err_set(e, -EINVAL,
@@ -130,9 +237,6 @@ static int vfio_open(struct pin_container *c, const struct pin_options *opt, str
 		return err_set(e, -ENODEV,
 			       "VFIO is unavailable: /dev/vfio/vfio does not exist; load vfio-pci and "
 			       "vfio_iommu_type1 (modprobe vfio-pci) or pin with io_uring");
-	ret = group_of(opt->vfio_device, &group_nr, e);
-	if (ret)
-		return ret;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return err_set(e, -ENOMEM, "out of memory allocating the vfio backend");
@@ -148,27 +252,13 @@ static int vfio_open(struct pin_container *c, const struct pin_options *opt, str
 			      "the VFIO container does not offer the type1v2 IOMMU: load vfio_iommu_type1");
 		goto fail;
 	}
-	snprintf(path, sizeof(path), "/dev/vfio/%d", group_nr);
-	s->group = open(path, O_RDWR | O_CLOEXEC);
-	if (s->group < 0) {
-		ret = err_set(e, -errno,
-			      "cannot open %s for %s: %s; bind the device to vfio-pci "
-			      "(echo vfio-pci > /sys/bus/pci/devices/%s/driver_override)",
-			      path, opt->vfio_device, strerror(errno), opt->vfio_device);
+	/* Every device's group joins the one container (kvmtool's order: groups, then SET_IOMMU
+	 * with the first, then the DMA maps). */
+	ret = attach_group(s, opt->vfio_device, e);
+	for (unsigned i = 0; !ret && i < opt->nr_vfio_more; i++)
+		ret = attach_group(s, opt->vfio_more[i], e);
+	if (ret)
 		goto fail;
-	}
-	if (ioctl(s->group, VFIO_GROUP_GET_STATUS, &status) || !(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
-		ret = err_set(e, -EBUSY,
-			      "IOMMU group %d of %s is not viable: bind every device of the group to vfio-pci",
-			      group_nr, opt->vfio_device);
-		goto fail;
-	}
-	if (ioctl(s->group, VFIO_GROUP_SET_CONTAINER, &s->container) ||
-	    ioctl(s->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)) {
-		ret = err_set(e, -errno, "cannot attach IOMMU group %d to a type1v2 container: %s",
-			      group_nr, strerror(errno));
-		goto fail;
-	}
 	ret = read_info(s, e);
 	if (ret)
 		goto fail;
@@ -176,8 +266,7 @@ static int vfio_open(struct pin_container *c, const struct pin_options *opt, str
 	c->max_mappings = s->info.dma_avail;
 	return 0;
 fail:
-	if (s->group >= 0)
-		close(s->group);
+	close_groups(s);
 	if (s->container >= 0)
 		close(s->container);
 	free(s);
@@ -190,7 +279,7 @@ static void vfio_close(struct pin_container *c)
 
 	/* Closing the last fd of the container unmaps and unpins whatever is left (devices
 	 * opened from the group must be closed first: they hold the group busy). */
-	close(s->group);
+	close_groups(s);
 	close(s->container);
 	free(s);
 }
@@ -254,6 +343,59 @@ int pin_vfio_group_fd(struct pin_container *c)
 	if (c->backend != PIN_VFIO)
 		return -ENODEV;
 	return ((struct vfio_state *)c->priv)->group;
+}
+
+int pin_vfio_check_device(const char *addr, struct err *e)
+{
+	char unbound[256];
+	int nr, ret;
+
+	if (!pin_vfio_address_valid(addr))
+		return err_set(e, -EINVAL,
+			       "'%s' is not a PCI address: give DDDD:BB:DD.F in lower-case hex, e.g. 0000:00:03.0",
+			       addr ? addr : "");
+	if (access("/dev/vfio/vfio", F_OK))
+		return err_set(e, -ENODEV,
+			       "VFIO is unavailable: /dev/vfio/vfio does not exist; load vfio-pci and "
+			       "vfio_iommu_type1 (modprobe vfio-pci) and enable an IOMMU");
+	ret = group_of(addr, &nr, e);
+	if (ret)
+		return ret;
+	group_unbound(nr, unbound, sizeof(unbound));
+	if (unbound[0])
+		return err_set(e, -EBUSY,
+			       "IOMMU group %d of %s also holds devices bound to other drivers (%s): bind every device "
+			       "of the group to vfio-pci", nr, addr, unbound);
+	return 0;
+}
+
+int pin_vfio_device_group_fd(struct pin_container *c, const char *addr)
+{
+	struct vfio_state *s;
+	int nr;
+
+	if (c->backend != PIN_VFIO)
+		return -ENODEV;
+	s = c->priv;
+	if (!pin_vfio_address_valid(addr) || group_of(addr, &nr, NULL))
+		return -ENODEV;
+	for (unsigned i = 0; i < s->nr_groups; i++)
+		if (s->groups[i].nr == nr)
+			return s->groups[i].fd;
+	return -ENOENT;
+}
+
+unsigned pin_vfio_group_numbers(struct pin_container *c, int *nrs, unsigned max)
+{
+	struct vfio_state *s;
+	unsigned n = 0;
+
+	if (c->backend != PIN_VFIO)
+		return 0;
+	s = c->priv;
+	for (; n < s->nr_groups && n < max; n++)
+		nrs[n] = s->groups[n].nr;
+	return n;
 }
 
 const struct pin_backend_ops pin_vfio_ops = {

@@ -20,6 +20,8 @@
 #include "vmm/run_config.h"
 
 /* What the machine hands a guest; owned by the run session, valid until the guest is freed. */
+struct pci_bus;
+
 struct guest_machine {
 	const struct run_config *cfg;
 	const struct vm *vm;
@@ -29,6 +31,8 @@ struct guest_machine {
 	struct serial *serial;		/* the console */
 	struct pin_container *pins;	/* NULL when guest RAM is not pinned */
 	unsigned nr_vcpus;
+	struct pci_bus *pci;		/* PCI bus 0 with passed-through devices, NULL without (its
+					 * devices need an MP table INT entry: pci_bus_for_each_intx) */
 	uint64_t cmd_start_ns;		/* the command started (CLOCK_MONOTONIC ns) */
 	double process_age_ms;		/* the process's age then: launch = cmd_start - age */
 };

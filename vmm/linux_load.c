@@ -13,6 +13,7 @@
 #include "guest/linux/daxvm_guest_abi.h"
 #include "vmm/linux_guest.h"
 #include "vmm/mptable.h"
+#include "vmm/pci_mptable.h"
 #include "vmm/x86_linux.h"
 
 static int read_whole(const char *path, const char *what, uint64_t max, uint8_t **out,
@@ -116,6 +117,8 @@ int linux_guest_write_ram(struct guest *g, const struct guest_machine *m, struct
 	memset(low, 0, LINUX_LEGACY_END);
 	x86_linux_write_tables(low);
 	ret = mptable_init_pc(&mp, g->nr_cpus, e);
+	if (!ret)	/* passed-through devices (issue 11): the PCI bus and their INTx entries */
+		ret = pci_mptable_add(m->pci, &mp, e);
 	if (!ret)
 		ret = mptable_write(&mp, LINUX_MPTABLE_GPA, low + LINUX_MPTABLE_GPA, LINUX_MPTABLE_ROOM, e);
 	if (!ret)

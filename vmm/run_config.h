@@ -12,6 +12,7 @@
 #define RUN_DEFAULT_HANG_S 5.0
 #define RUN_DEFAULT_VALIDATE_MS 100
 #define RUN_DEFAULT_DMA_QUEUES 2
+#define RUN_MAX_DEVICES 4		/* passed-through PCI devices (--device vfio-pci,host=) */
 #define RUN_PMEM_OFFSET_AUTO UINT64_MAX
 
 struct run_config {
@@ -41,6 +42,8 @@ struct run_config {
 					 * after guest RAM on RAM's own device, else 0 */
 	unsigned prealloc_threads;	/* threads populating guest RAM before the pin (and pinning it a
 					 * GiB each on io_uring); 0 = the CPU count */
+	const char *devices[RUN_MAX_DEVICES];	/* vfio-pci devices to pass through ("DDDD:BB:DD.F") */
+	unsigned nr_devices;
 };
 
 #endif

@@ -9,6 +9,7 @@
 #include "devices/ctl.h"
 #include "vmm/session.h"
 #include "vmm/session_guard.h"
+#include "vmm/session_pci.h"
 #include "vmm/session_pin.h"
 
 #define SESSION_POLL_NS (10ULL * 1000 * 1000)	/* run-loop tick */
@@ -264,6 +265,7 @@ static const struct session_stage {
 	int (*setup)(struct run_session *s, struct err *e);
 	void (*undo)(struct run_session *s);
 } stages[] = {
+	{ "pci_check", session_pci_check, NULL },	/* --device: bound to vfio-pci? (vmm/session_pci.c) */
 	{ "backing", stage_backing, undo_backing },
 	{ "guest", stage_guest, undo_guest },
 	{ "layout", stage_layout, NULL },
@@ -271,6 +273,7 @@ static const struct session_stage {
 	{ "memslots", stage_memslots, NULL },	/* memslots go with the VM fd */
 	{ "pinning", session_pin_setup, session_pin_undo },	/* vmm/session_pin.c */
 	{ "devices", stage_devices, undo_devices },
+	{ "pci", session_pci_setup, session_pci_undo },	/* PCI bus 0 and vfio-pci devices */
 	/* devdax under pins: watch the device, stop DMA if it goes (vmm/session_guard.c) */
 	{ "dax_guard", session_guard_setup, session_guard_undo },
 	{ "vcpus", stage_vcpus, undo_vcpus },
@@ -306,6 +309,7 @@ int session_start(struct run_session *s, struct err *e)
 				unsigned failed = (unsigned)i;
 
 				unwind(s);
+				session_pci_free(s);
 				session_pin_free(s);
 				session_guard_free(s);
 				s->stages_done = failed;	/* for session_failed_stage */
@@ -407,7 +411,9 @@ void session_finish(struct run_session *s)
 		session_pin_collect(s, s->report);
 		if (session_guard_collect(s, s->report))
 			note(s->found.device, "internal error: the report rejected a dax_guard key");
+		session_pci_collect(s, s->report);
 	}
+	session_pci_free(s);
 	session_pin_free(s);
 	session_guard_free(s);
 	s->failed = !run_judge(&s->found, s->reason, sizeof(s->reason));

@@ -52,6 +52,8 @@ struct run_findings {
 	char pins[SESSION_REASON_BYTES];	/* the validator */
 };
 
+struct session_pci;
+
 struct run_session {
 	const struct run_config *cfg;
 	const struct guest_ops *guest_ops;
@@ -76,6 +78,7 @@ struct run_session {
 	struct pin_container *pins;	/* NULL without pinning */
 	struct validate *validator;	/* created with the container */
 	struct session_guard *guard;	/* the dax guard stage (vmm/session_guard.c) */
+	struct session_pci *pci;	/* passed-through PCI devices (vmm/session_pci.c), NULL without */
 	bool validating;		/* validate_start() succeeded: stop/finish at unpin */
 	char pin_backend_name[16];	/* the backend actually used ("io_uring") */
 	struct populate_result populate;	/* how guest RAM was populated before the pin */

@@ -38,7 +38,10 @@ int session_pin_setup(struct run_session *s, struct err *e)
 {
 	struct pin_options popt = {
 		.backend = s->cfg->pin,
-		.vfio_device = s->cfg->vfio,
+		/* Every passed-through device's group joins the one container. */
+		.vfio_device = s->cfg->vfio ? s->cfg->vfio : s->cfg->devices[0],
+		.vfio_more = s->cfg->devices,
+		.nr_vfio_more = s->cfg->nr_devices,
 		.max_mappings = pin_slots(&s->mem),
 	};
 	struct validate_config vcfg = {

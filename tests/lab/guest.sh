@@ -73,6 +73,8 @@ run_check devdax_map 90 bash -c '"$1" /dev/dax0.0 && echo "--- $2" && "$2"' _ \
 run_check odirect 60 "$bin/lab_odirect" /dev/dax0.0
 run_check uring_pin 60 "$bin/lab_uring_pin" /dev/dax0.0
 run_check vfio_edu 60 "$bin/lab_vfio_edu" "$edu" /dev/dax0.0
+run_check vfio_pci 60 "$bin/lab_vfio_pci" "$edu" /dev/dax0.0
+run_check vfio_run 150 "$src/tests/lab/check_vfio_run.sh" "$build" "$edu"
 run_check daxvm 200 "$src/tests/lab/check_daxvm.sh" "$build" "$edu"
 # The standalone reproducer of the VFIO type1 devdax pin leak (docs/findings/): it exits 1 when it
 # sees the leak, so its summary becomes MEASURE lines and the host judges them (expect.tsv).
@@ -89,6 +91,8 @@ esac
 # boot (--only linux_guest) like the kvm suite, so a nested hang costs only this check.
 case $only in
 linux_guest) run_check linux_guest 400 "$src/tests/lab/check_linux_guest.sh" "$build" "$edu" "$bzimage" "$l2_initrd" ;;
+# edu passed through to a nested Linux guest on devdax (issue 11), its own boot too.
+vfio_l2) run_check vfio_l2 200 "$src/tests/lab/check_vfio_l2.sh" "$build" "$edu" "$src" "$bzimage" ;;
 esac
 # Development check of daxvm's Linux boot (issue 10), by --only linux_boot only.
 [ "$only" = linux_boot ] && run_check linux_boot 340 "$src/tests/lab/check_linux_boot.sh" "$build"

@@ -1,0 +1,202 @@
+/* Fuzz target: the PCI config-space write handler (conf1 + the model + the bus's BAR moves +
+ * vfio-pci's config callbacks over a mock device). LLVMFuzzerTestOneInput reads the input as a
+ * sequence of guest operations and checks after each: read-only bits unchanged, every decoding
+ * BAR aligned to its size, inside its window, off guest RAM and off every other BAR, and the
+ * memslots exactly the mmapped BARs that decode. This file is the libFuzzer target alone
+ * (clang -fsanitize=fuzzer: devices/pci_config.c, pci_bus.c, vfio_pci.c, vfio_pci_fd.c and
+ * bus.c are what it links from devices/); pci_config_fuzz_driver.c is its seeded-random main
+ * for the gcc build, so the 'fuzz' suite runs it anywhere. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/bus.h"
+#include "devices/pci_bus.h"
+#include "devices/vfio_pci.h"
+#include "unit/pci/mock_vfio.h"
+#include "test.h"
+
+#define NDEV 3	/* host bridge, a vfio-pci mock (mmapped BAR0), a plain device with every BAR kind */
+
+struct snapshot {
+	uint8_t regs[PCI_CFG_BYTES];
+};
+
+static void check_ro(const struct pci_dev *d, const struct snapshot *s)
+{
+	for (unsigned i = 0; i < PCI_CFG_BYTES; i++) {
+		uint8_t fixed = (uint8_t)~(d->cfg.wmask[i] | d->cfg.w1c[i]);
+
+		if ((d->cfg.regs[i] ^ s->regs[i]) & fixed) {
+			printf("FAIL: %s: read-only bits of config byte 0x%02x changed: 0x%02x -> 0x%02x\n", d->name, i,
+			       s->regs[i], d->cfg.regs[i]);
+			fflush(stdout), abort();
+		}
+		/* write-1-to-clear bits never become set */
+		if (d->cfg.regs[i] & ~s->regs[i] & d->cfg.w1c[i]) {
+			printf("FAIL: %s: status bit set by a write at 0x%02x\n", d->name, i);
+			fflush(stdout), abort();
+		}
+	}
+}
+
+static void check_bars(struct pci_dev *const *devs, const struct pci_bus_layout *l, const struct mock_host *mh,
+		       const struct mock_dev *m, const struct pci_dev *vdev)
+{
+	unsigned mapped = 0;
+
+	for (unsigned i = 0; i < NDEV; i++) {
+		for (unsigned b = 0; b < PCI_BARS; b++) {
+			uint64_t at = devs[i]->cfg.active[b], size = devs[i]->cfg.bar_size[b];
+			bool io = devs[i]->cfg.bar_type[b] == PCI_BAR_IO;
+
+			if (at == PCI_ADDR_NONE)
+				continue;
+			if (!size || at % size) {
+				printf("FAIL: %s BAR %u at 0x%llx not aligned to its size 0x%llx\n", devs[i]->name, b,
+				       (unsigned long long)at, (unsigned long long)size);
+				fflush(stdout), abort();
+			}
+			if (io ? (at < l->io_base || at + size > l->io_base + l->io_size)
+			       : (at < l->mmio_base || at + size > l->mmio_base + l->mmio_size)) {
+				printf("FAIL: %s BAR %u at 0x%llx outside its window\n", devs[i]->name, b, (unsigned long long)at);
+				fflush(stdout), abort();
+			}
+			for (unsigned r = 0; !io && r < l->nr_ram; r++)
+				if (at < l->ram[r].gpa + l->ram[r].size && l->ram[r].gpa < at + size) {
+					printf("FAIL: %s BAR %u at 0x%llx over guest RAM\n", devs[i]->name, b, (unsigned long long)at);
+					fflush(stdout), abort();
+				}
+			for (unsigned j = 0; j < NDEV; j++)
+				for (unsigned c = 0; c < PCI_BARS; c++) {
+					uint64_t o = devs[j]->cfg.active[c];
+
+					if ((j == i && c == b) || o == PCI_ADDR_NONE || (devs[j]->cfg.bar_type[c] == PCI_BAR_IO) != io)
+						continue;
+					if (at < o + devs[j]->cfg.bar_size[c] && o < at + size) {
+						printf("FAIL: %s BAR %u overlaps %s BAR %u at 0x%llx\n", devs[i]->name, b,
+						       devs[j]->name, c, (unsigned long long)at);
+						fflush(stdout), abort();
+					}
+				}
+		}
+	}
+	/* The vfio-pci mock's BAR0 is mmappable: a memslot exactly while it decodes. */
+	for (unsigned s = 0; s < MOCK_SLOTS; s++)
+		if (mh->slot[s].used) {
+			mapped++;
+			if (mh->slot[s].gpa != vdev->cfg.active[0] || mh->slot[s].host != m->bar0) {
+				printf("FAIL: memslot at 0x%llx, BAR0 decodes at 0x%llx\n", (unsigned long long)mh->slot[s].gpa,
+				       (unsigned long long)vdev->cfg.active[0]);
+				fflush(stdout), abort();
+			}
+		}
+	if (mapped != (vdev->cfg.active[0] != PCI_ADDR_NONE)) {
+		printf("FAIL: %u memslots for BAR0 decoding at 0x%llx\n", mapped, (unsigned long long)vdev->cfg.active[0]);
+		fflush(stdout), abort();
+	}
+}
+
+/* Over all inputs: the seeded driver checks that moves and refusals happened. */
+struct pci_bus_counters pci_config_fuzz_total;
+#define total pci_config_fuzz_total
+
+static int plain_move(struct pci_dev *d, const struct pci_bar_move *m, struct err *e)
+{
+	(void)d; (void)m; (void)e;
+	return 0;
+}
+
+static const struct pci_dev_ops plain_ops = { .bar_move = plain_move };
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct pci_bus_layout l = mock_layout();
+	struct mock_dev m;
+	struct mock_host mh = { 0 };
+	struct vfio_pci_host host = mock_host_ops(&mh);
+	struct pci_dev plain = { .ops = &plain_ops, .name = "plain" };
+	struct pci_dev *devs[NDEV];
+	struct snapshot snap[NDEV];
+	struct vfio_pci *v;
+	struct pci_bus *pb;
+	struct bus *io;
+	struct err e = { 0 };
+
+	static uint8_t bar0[MOCK_BAR0_SIZE];	/* one for every input: allocating 1 MiB each is slow */
+
+	mock_dev_init_buf(&m, true, bar0);
+	if (bus_create(&io) || pci_bus_create(&l, &pb, &e) || pci_bus_attach(pb, io, &e) ||
+	    vfio_pci_create("vfio-mock", &mock_dev_ops, &m, &host, &v, &e))
+		fflush(stdout), abort();
+	pci_config_init(&plain.cfg, 0x1af4, 0x1000, 0x020000, 1);
+	pci_config_set_int_pin(&plain.cfg, 1);
+	if (pci_config_set_bar(&plain.cfg, 0, PCI_BAR_IO, 64, false, &e) ||
+	    pci_config_set_bar(&plain.cfg, 1, PCI_BAR_MEM32, 4096, false, &e) ||
+	    pci_config_set_bar(&plain.cfg, 2, PCI_BAR_MEM64, 2 << 20, true, &e) ||
+	    pci_config_set_bar(&plain.cfg, PCI_BAR_ROM, PCI_BAR_ROM_MEM, 256 << 10, false, &e) ||
+	    pci_bus_add(pb, vfio_pci_dev(v), &e) || pci_bus_add(pb, &plain, &e) || vfio_pci_start(v, &e))
+		fflush(stdout), abort();
+	devs[0] = pci_bus_device(pb, 0);
+	devs[1] = vfio_pci_dev(v);
+	devs[2] = &plain;
+	for (unsigned i = 0; i < NDEV; i++)
+		memcpy(snap[i].regs, devs[i]->cfg.regs, PCI_CFG_BYTES);
+
+	/* Each operation: 6 bytes: kind, slot, offset, value[3]; lengths and ports from kind. */
+	for (size_t p = 0; p + 6 <= size; p += 6) {
+		const uint8_t *op = data + p;
+		unsigned len = 1u << (op[0] & 3) > 4 ? 4 : 1u << (op[0] & 3), slot = op[1] % 4;
+		uint32_t val = op[3] | op[4] << 8 | (uint32_t)op[5] << 16;
+		uint8_t buf[8];
+
+		/* Values that matter most often: all-ones (probes), window addresses, zero. */
+		switch (op[0] >> 5) {
+		case 0: val = 0xffffffff; break;
+		case 1: val = 0xe0000000u | val << 4; break;
+		case 2: val = val << 8; break;
+		default: val |= (uint32_t)op[0] << 24; break;
+		}
+		if (op[0] & 0x10) {	/* through conf1 ports, any port and size */
+			uint8_t d[4] = { (uint8_t)val, (uint8_t)(val >> 8), (uint8_t)(val >> 16), (uint8_t)(val >> 24) };
+			uint32_t addr = 0x80000000u | slot << 11 | (op[2] & 0xfc);
+
+			bus_dispatch(io, BUS_PIO, 0, 0xcf8, (uint8_t *)&addr, 4, true);
+			bus_dispatch(io, BUS_PIO, 0, 0xcfc + (op[2] & 3), d, len, (op[0] & 4) == 0);
+		} else if (op[0] & 0x08) {	/* a guest access somewhere in the windows */
+			uint64_t a = 0xe0000000ull + ((uint64_t)val & 0x0fffffff);
+
+			bus_dispatch(io, BUS_MMIO, 0, a, buf, len, op[0] & 4);
+		} else {
+			pci_bus_cfg_write(pb, slot, 0, op[2], len, val);
+		}
+		for (unsigned i = 0; i < NDEV; i++)
+			check_ro(devs[i], &snap[i]);
+		check_bars(devs, &l, &mh, &m, devs[1]);
+	}
+	{
+		struct pci_bus_counters n;
+
+		pci_bus_get_counters(pb, &n);
+		total.moves += n.moves;
+		total.refused_moves += n.refused_moves;
+		total.config_errors += n.config_errors;
+	}
+	pci_bus_quiesce(pb);
+	vfio_pci_destroy(v);
+	if (mh.irqfds_assigned) {
+		printf("FAIL: %u irqfds left after destroy\n", mh.irqfds_assigned);
+		fflush(stdout), abort();
+	}
+	for (unsigned s = 0; s < MOCK_SLOTS; s++)
+		if (mh.slot[s].used) {
+			printf("FAIL: memslot %u left after destroy\n", s);
+			fflush(stdout), abort();
+		}
+	pci_bus_destroy(pb);
+	bus_destroy(io);
+	return 0;
+}

@@ -1,0 +1,118 @@
+#!/bin/bash
+# Lab check vfio_l2 (issue 11), inside the lab guest (L1): daxvm boots the lab's own kernel as
+# L2 with its RAM on /dev/dax0.0 and QEMU's edu passed through (--device vfio-pci,host=EDU).
+# L2's /init is guest/linux/edu_dma.c (daxvm-edu) in an initramfs built here with the lab
+# kernel's uio_pci_generic: it finds edu on daxvm's PCI bus 0, maps BAR0 from sysfs resource0,
+# runs DMA both ways at many L2 guest-physical addresses (= IOVAs of daxvm's vfio container)
+# waiting by interrupt, verifies every byte, then aims one DMA outside L2's RAM, which must land
+# nowhere (L1's kernel logs the IOMMU fault; the tool checks its RAM did not change).
+# Judged here: the tool's result line, daxvm's report (device, group, interrupts delivered,
+# validator samples), the verdict the kernel's pin counters deserve, L1's DMAR fault line.
+# Usage: check_vfio_l2.sh BUILD_DIR EDU_BDF SRC_DIR [BZIMAGE]
+set -uo pipefail
+build=$1 edu=$2 src=$3 bz=${4:-}
+daxvm=$build/daxvm bad=0 rounds=24
+[ -e /dev/kvm ] || { echo "FAIL: no /dev/kvm in the lab guest"; exit 1; }
+# The lab kernel's bzImage (tests/lab/run caches it per series; 7.x packages no /boot/vmlinuz).
+[ -r "$bz" ] || bz=$(ls /var/cache/daxvm-lab/*/kroot/boot/vmlinuz-"$(uname -r)" 2>/dev/null | head -1)
+moddir=$(ls -d /var/cache/daxvm-lab/*/kroot/usr/lib/modules/"$(uname -r)" /var/cache/daxvm-lab/*/kroot/lib/modules/"$(uname -r)" 2>/dev/null | head -1)
+[ -r "$bz" ] && [ -d "$moddir" ] || { echo "FAIL: no bzImage or modules for $(uname -r) under /var/cache/daxvm-lab"; exit 1; }
+[ -x "$build/guest/linux/daxvm-edu" ] || { echo "FAIL: $build/guest/linux/daxvm-edu was not built"; exit 1; }
+python3 "$src/guest/linux/mkinitramfs.py" /tmp/edu-initrd.cpio --init "$build/guest/linux/daxvm-edu" \
+	--modules "$moddir" uio_pci_generic || { echo "FAIL: building the edu initramfs"; exit 1; }
+echo "initramfs: daxvm-edu + uio_pci_generic from $moddir ($(stat -c %s /tmp/edu-initrd.cpio) bytes)"
+pin_net() {
+	echo 1 >/proc/sys/vm/stat_refresh 2>/dev/null
+	awk '$1 == "nr_foll_pin_acquired" { a = $2 } $1 == "nr_foll_pin_released" { r = $2 } END { print a - r }' /proc/vmstat
+}
+dmesg_lines=$(dmesg | wc -l)
+before=$(pin_net)
+rm -f /tmp/l2.json /tmp/l2.console
+args=(run --kernel "$bz" --initrd /tmp/edu-initrd.cpio --append "quiet daxvm_edu_rounds=$rounds" --mem /dev/dax0.0
+      --mem-size 128M --cpus 1 --duration 5 --hang-timeout 60 --device "vfio-pci,host=$edu"
+      --console /tmp/l2.console --report /tmp/l2.json)
+echo "\$ daxvm ${args[*]}"
+t0=$(date +%s.%N)
+timeout -k 5 170 "$daxvm" "${args[@]}" >/tmp/l2.out 2>&1
+st=$?
+secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+cat /tmp/l2.out
+leaked=$(( $(pin_net) - before ))
+echo "exit status $st in $secs s; pins left behind (vmstat net, measured here): $leaked"
+echo "--- L2 console (edu lines and the last 15)"
+grep -E "^edu|DAXVM-GUEST-RESULT|uio|0000:00:0" /tmp/l2.console 2>/dev/null | head -20
+tail -15 /tmp/l2.console 2>/dev/null
+echo "--- L1 kernel log during the run (DMAR)"
+dmesg | tail -n +"$((dmesg_lines + 1))" | grep -iE "dmar|fault|vfio" | head -10
+if dmesg | tail -n +"$((dmesg_lines + 1))" | grep -iqE "DMAR.*fault|fault addr"; then fault=logged; else fault=none; fi
+echo "MEASURE vfio_l2_iommu_fault $fault"
+[ $fault = logged ] || { echo "no IOMMU fault in L1's log for the DMA outside L2's RAM"; bad=$((bad + 1)); }
+
+# The tool's line and daxvm's report.
+python3 - /tmp/l2.console /tmp/l2.json "$edu" "$rounds" <<'PY' || bad=$((bad + 1))
+import json, sys
+console, report, edu, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+res = None
+try:
+    for line in open(console, errors='replace'):
+        if 'DAXVM-GUEST-RESULT ' in line:
+            res = json.loads(line.split('DAXVM-GUEST-RESULT ', 1)[1])
+except Exception as e:
+    print('console:', e)
+bad = []
+if not res or res.get('tool') != 'edu':
+    bad.append('no edu result line on the L2 console')
+    res = {}
+else:
+    for k in ('verdict', 'device', 'dma_round_trips', 'bytes_verified', 'mismatches', 'interrupts', 'polled',
+              'usable_uptime_s', 'outside_ram_iova', 'outside_ram_changed', 'seconds', 'why'):
+        print(f"L2 edu {k} = {res.get(k)}")
+    if res.get('verdict') != 'pass': bad.append('the edu tool failed: %s' % res.get('why'))
+    if res.get('dma_round_trips', 0) < rounds // 2: bad.append('fewer than %d round trips' % (rounds // 2))
+    if res.get('mismatches') != 0: bad.append('DMA data mismatches')
+    if not res.get('interrupts'): bad.append('no edu interrupt reached L2')
+    if res.get('outside_ram_iova') in (None, '0x0'): bad.append('the DMA outside RAM was not tried')
+    if res.get('outside_ram_changed') is not False: bad.append('guest RAM changed after the DMA outside RAM')
+try:
+    r = json.load(open(report))
+except Exception as e:
+    print('report:', e); r = {}
+def g(k):
+    v = r
+    for p in k.split('.'):
+        if not isinstance(v, dict) or p not in v:
+            return None
+        v = v[p]
+    return v
+for k in ('verdict', 'reason', 'pci.devices', 'pci.device0.host', 'pci.device0.iommu_group', 'pci.device0.interrupts_wired',
+          'pci.device0.interrupts_delivered', 'pci.device0.msi_enables', 'pci.device0.bus_master_at_stop',
+          'pci.device0.bus_master_cleared', 'pci.device0.dma_hazard', 'pci.config_errors', 'pci.refused_bar_moves',
+          'pci.bar_moves', 'pci.unclaimed_accesses', 'pci.kvm_vfio_device', 'pinning.backend', 'pinning.pinned_pages', 'pinning.leaked_pins',
+          'validation.samples', 'validation.pfn_changes', 'validation.outside_devmap', 'timing.launch_to_init_ms',
+          'timing.launch_to_running_ms', 'guest.linux.tool'):
+    print(f"report {k} = {g(k)}")
+if g('pci.device0.host') != edu: bad.append('report: pci.device0.host is not %s' % edu)
+if g('pci.device0.interrupts_wired') != 'intx+msi': bad.append('report: interrupts not wired')
+if not g('pci.device0.interrupts_delivered') or g('pci.device0.interrupts_delivered') < 1: bad.append('report: no interrupts delivered')
+if g('pci.device0.dma_hazard') is not False: bad.append('report: DMA hazard at stop')
+if g('pinning.backend') != 'vfio': bad.append('report: the container is not vfio')
+if not g('validation.samples'): bad.append('report: no validator samples')
+if g('validation.outside_devmap') != 0 or g('validation.pfn_changes') != 0: bad.append('report: pages moved or outside the device')
+if res and g('timing.launch_to_running_ms'):
+    secs = res.get('seconds') or 0
+    print(f"NUMBERS: {res.get('dma_round_trips')} round trips, {res.get('bytes_verified')} bytes verified, "
+          f"{res.get('interrupts')} interrupts in L2 ({g('pci.device0.interrupts_delivered')} on L1's VFIO handler), "
+          f"launch to edu usable in L2 ~{g('timing.launch_to_running_ms')} ms (tool running)")
+for b in bad: print('check failed:', b)
+sys.exit(1 if bad else 0)
+PY
+if [ "$leaked" -gt 0 ]; then
+	if [ $st -eq 1 ] && grep -Eq "pin leak:.* $leaked more pins" /tmp/l2.out; then
+		echo "verdict right: FAIL naming the kernel's leak of $leaked pins"; echo "MEASURE vfio_l2_daxvm FAIL_leak"
+	else echo "WRONG VERDICT (exit $st) for a leak of $leaked pins"; bad=$((bad + 1)); echo "MEASURE vfio_l2_daxvm wrong"; fi
+elif [ $st -eq 0 ]; then echo "verdict right: PASS"; echo "MEASURE vfio_l2_daxvm PASS"
+else echo "WRONG VERDICT: exit $st with every pin released"; bad=$((bad + 1)); echo "MEASURE vfio_l2_daxvm wrong"; fi
+echo "MEASURE vfio_l2_other_failures $bad"
+[ $bad -eq 0 ] && { echo "PASS: L2 on devdax drove edu through daxvm's vfio-pci: DMA verified both ways, interrupts delivered, the DMA outside RAM refused by L1's IOMMU"; exit 0; }
+echo "FAIL: $bad problem(s)"
+exit 1

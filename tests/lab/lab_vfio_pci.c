@@ -1,0 +1,310 @@
+/* Lab check vfio_pci: daxvm's PCI passthrough code on the real edu device (1234:11e8 on
+ * vfio-pci), no guest: the device is opened through the VM's vfio container, reset, its config
+ * space read through daxvm's model on PCI bus 0 by conf1 port accesses as a guest would make
+ * them; BAR0 sized through conf1, placed as a real KVM memslot (nested /dev/kvm) from the VFIO
+ * region's mmap, moved by a guest-style BAR write, refused over RAM; INTx wired through a VFIO
+ * eventfd into a KVM irqfd with resample; bus mastering turned on through conf1 reaches the
+ * device; edu DMA round trips through BAR0's mapping into a pinned devdax IOVA verify byte for
+ * byte, one of them raising edu's interrupt (counted on VFIO's host handler). Teardown in the
+ * VMM's order: bus master off + reset, memslots, device fd, unpin. */
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "devices/bus.h"
+#include "devices/pci_bus.h"
+#include "devices/vfio_device.h"
+#include "devices/vfio_pci.h"
+#include "memory/backing.h"
+#include "pinning/pin.h"
+#include "vmm/kvm_vm.h"
+#include "vmm/pci_host.h"
+#include "tests/lab/lab_util.h"
+#include "tests/test.h"
+
+#define SIZE ((uint64_t)32 << 20)	/* devdax bytes mapped */
+#define IOVA ((uint64_t)16 << 20)	/* = guest-physical: below edu's 28-bit DMA mask */
+
+static struct bus *io;
+
+/* Interrupts on VFIO's MSI handlers for the device ("vfio-msi[0](ADDR)" in /proc/interrupts). */
+static long long msi_irqs(const char *bdf)
+{
+	FILE *f = fopen("/proc/interrupts", "re");
+	char line[4096];
+	long long total = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, ':'), *end;
+
+		if (!p || !strstr(line, "vfio-msi") || !strstr(line, bdf))
+			continue;
+		for (p++;; p = end) {
+			long long n = strtoll(p, &end, 10);
+
+			if (end == p)
+				break;
+			total += n;
+		}
+	}
+	fclose(f);
+	return total;
+}
+
+static void outl(uint16_t port, uint32_t v)
+{
+	uint8_t d[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+
+	TEST_ASSERT(bus_dispatch(io, BUS_PIO, 0, port, d, 4, true) == 0, "out 0x%x", port);
+}
+
+static uint32_t inl(uint16_t port)
+{
+	uint8_t d[4];
+
+	TEST_ASSERT(bus_dispatch(io, BUS_PIO, 0, port, d, 4, false) == 0, "in 0x%x", port);
+	return d[0] | d[1] << 8 | d[2] << 16 | (uint32_t)d[3] << 24;
+}
+
+static uint32_t conf1_rd(unsigned slot, unsigned off)
+{
+	outl(0xcf8, 0x80000000u | slot << 11 | off);
+	return inl(0xcfc);
+}
+
+static void conf1_wr(unsigned slot, unsigned off, uint32_t v)
+{
+	outl(0xcf8, 0x80000000u | slot << 11 | off);
+	outl(0xcfc, v);
+}
+
+/* One edu DMA through BAR0's host mapping (what the guest's memslot shows). */
+static int edu_dma(volatile uint8_t *bar0, uint64_t iova, uint32_t len, bool to_device, bool irq)
+{
+	double deadline = lab_now_ms() + 3000;
+
+	*(volatile uint64_t *)(bar0 + 0x80) = to_device ? iova : LAB_EDU_BUF;
+	*(volatile uint64_t *)(bar0 + 0x88) = to_device ? LAB_EDU_BUF : iova;
+	*(volatile uint64_t *)(bar0 + 0x90) = len;
+	*(volatile uint64_t *)(bar0 + 0x98) = (to_device ? 0x1 : 0x3) | (irq ? 0x4 : 0);
+	while (*(volatile uint32_t *)(bar0 + 0x98) & 1) {
+		if (lab_now_ms() > deadline)
+			return -ETIMEDOUT;
+		usleep(2000);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *dev = argc > 2 ? argv[2] : t_require_devdax();
+	char bdf[64], name[96];
+	struct backing_request req = { .spec = dev, .size = SIZE };
+	struct pin_options opt = { .backend = PIN_VFIO };
+	struct pci_bus_layout layout = { .mmio_base = 0xe0000000ull, .mmio_size = 0x1ec00000ull,
+					 .io_base = 0xc000, .io_size = 0x4000, .nr_ram = 1 };
+	struct pin_container *c = NULL;
+	struct vfio_device vdev;
+	struct vfio_pci_fd fdops;
+	struct vfio_pci_stop_info st;
+	struct vfio_pci_counters vn;
+	struct pci_bus_counters bn;
+	struct pci_host host;
+	struct vfio_pci_host host_ops;
+	struct vfio_pci *v;
+	struct pci_bus *pb;
+	struct pci_dev *d;
+	struct vm vm = { .kvm_fd = -1, .vm_fd = -1 };
+	struct backing b;
+	struct err e = { 0 };
+	volatile uint8_t *bar0;
+	uint32_t id, sized, cmd_dev = 0;
+	uint64_t bar0_size, bytes = 0, unmapped;
+	int64_t irq0, irq1;
+	unsigned rounds = 0;
+	double t0;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 1)
+		snprintf(bdf, sizeof(bdf), "%s", argv[1]);
+	else
+		TEST_ASSERT(lab_edu_find(bdf, sizeof(bdf)) == 0, "no edu device (1234:11e8)");
+	layout.ram[0].gpa = IOVA;
+	layout.ram[0].size = SIZE;
+	TEST_ASSERT(backing_open(&req, &b, &e) == 0, "backing_open(%s): %s", dev, e.msg);
+	TEST_ASSERT(b.kind == BACKING_DEVDAX, "kind %s", backing_kind_name(b.kind));
+	memset(b.host, 0, SIZE);
+	opt.vfio_device = bdf;
+	TEST_ASSERT(pin_container_open(&opt, &c, &e) == 0, "pin_container_open(vfio %s): %s", bdf, e.msg);
+	TEST_ASSERT(pin_map_dma(c, &(struct pin_dma_map){ .vaddr = (uintptr_t)b.host, .iova = IOVA, .size = SIZE,
+		.flags = PIN_DMA_READ | PIN_DMA_WRITE, .page_size = b.page_size }, &e) == 0, "pin_map_dma: %s", e.msg);
+
+	/* A KVM VM with the in-kernel irqchip: memslots and irqfds are real. */
+	TEST_ASSERT(vm_open(&vm, &e) == 0, "vm_open: %s", e.msg);
+	TEST_ASSERT(ioctl(vm.vm_fd, KVM_CREATE_IRQCHIP, 0) == 0, "KVM_CREATE_IRQCHIP");
+	pci_host_init(&host, vm.vm_fd);
+	host_ops = pci_host_ops(&host);
+
+	t0 = lab_now_ms();
+	TEST_ASSERT(vfio_device_open(c, bdf, &vdev, &e) == 0, "vfio_device_open: %s", e.msg);
+	TEST_ASSERT(vfio_pci_fd_init(&fdops, vdev.fd, &e) == 0, "%s", e.msg);
+	{
+		int kv = pci_host_add_group(&host, pin_vfio_device_group_fd(c, bdf));
+
+		printf("KVM VFIO device (KVM_DEV_VFIO_GROUP_ADD): %s\n", kv ? strerror(-kv) : "group added");
+		TEST_ASSERT(kv == 0, "KVM's VFIO device refused the group");
+	}
+	snprintf(name, sizeof(name), "vfio-pci %s", bdf);
+	TEST_ASSERT(vfio_pci_create(name, &vfio_pci_fd_ops, &fdops, &host_ops, &v, &e) == 0, "vfio_pci_create: %s", e.msg);
+	d = vfio_pci_dev(v);
+	printf("device reset at open: %s\n", vfio_pci_reset_status(v) == 0 ? "done" :
+	       vfio_pci_reset_status(v) == -ENOTTY ? "not supported by the device (edu has no reset)" : "FAILED");
+	TEST_ASSERT(bus_create(&io) == 0, "bus");
+	TEST_ASSERT(pci_bus_create(&layout, &pb, &e) == 0 && pci_bus_attach(pb, io, &e) == 0, "%s", e.msg);
+	TEST_ASSERT(pci_bus_add(pb, d, &e) == 0, "pci_bus_add: %s", e.msg);
+	TEST_ASSERT(vfio_pci_start(v, &e) == 0, "vfio_pci_start: %s", e.msg);
+	printf("usable in %.1f ms: slot %u, IRQ %u, INTx through a KVM irqfd with resample\n", lab_now_ms() - t0,
+	       d->slot, d->irq);
+
+	/* What a guest sees through conf1. */
+	TEST_ASSERT(conf1_rd(0, 0) == 0x0d578086, "host bridge 0x%x", conf1_rd(0, 0));
+	id = conf1_rd(d->slot, 0);
+	TEST_ASSERT(id == 0x11e81234, "edu id through conf1: 0x%08x", id);
+	printf("conf1 00:%02x.0: id 0x%08x class 0x%06x status 0x%04x cap 0x%02x (id 0x%02x) pin %u line %u\n", d->slot,
+	       id, conf1_rd(d->slot, 8) >> 8, conf1_rd(d->slot, 4) >> 16, conf1_rd(d->slot, 0x34) & 0xff,
+	       conf1_rd(d->slot, conf1_rd(d->slot, 0x34) & 0xfc) & 0xff, (conf1_rd(d->slot, 0x3c) >> 8) & 0xff,
+	       conf1_rd(d->slot, 0x3c) & 0xff);
+	TEST_ASSERT((conf1_rd(d->slot, 0x34) & 0xff) == 0x40 && (conf1_rd(d->slot, 0x40) & 0xff) == PCI_CAP_ID_MSI,
+		    "edu's MSI capability not in the model's list");
+	/* Size BAR0 the way Linux does: decode off, all-ones, read, restore, decode on. */
+	conf1_wr(d->slot, 4, 0);
+	conf1_wr(d->slot, 0x10, 0xffffffff);
+	sized = conf1_rd(d->slot, 0x10);
+	conf1_wr(d->slot, 0x10, 0xe0000000);
+	bar0_size = (~(uint64_t)(sized & ~0xfu) + 1) & 0xffffffffull;
+	printf("BAR0 sized through conf1: 0x%08x -> %" PRIu64 " bytes (VFIO region %" PRIu64 ")\n", sized, bar0_size,
+	       fdops.region[0].size);
+	TEST_ASSERT(bar0_size == fdops.region[0].size && bar0_size == (1u << 20), "BAR0 size");
+	conf1_wr(d->slot, 4, PCI_CMD_MEM | PCI_CMD_MASTER);
+	TEST_ASSERT(vdev.fd >= 0 && pread(vdev.fd, &cmd_dev, 2, (off_t)fdops.region[VFIO_PCI_CFG_REGION].offset + 4) == 2 &&
+		    (cmd_dev & PCI_CMD_MASTER), "bus master did not reach the device (COMMAND 0x%x)", cmd_dev);
+	bar0 = vfio_pci_bar_host(v, 0);
+	TEST_ASSERT(bar0 && host.slot_used[0], "BAR0 not mmapped into a memslot");
+	/* The trapped path (pread through the window) and the mapping agree on edu's ID register. */
+	{
+		uint8_t t[4];
+
+		TEST_ASSERT(bus_dispatch(io, BUS_MMIO, 0, d->cfg.active[0], t, 4, false) == 0, "trapped read");
+		printf("edu ID register: mapped 0x%08x, trapped 0x%08x\n", *(volatile uint32_t *)bar0,
+		       t[0] | t[1] << 8 | t[2] << 16 | (uint32_t)t[3] << 24);
+		TEST_ASSERT(*(volatile uint32_t *)bar0 == (t[0] | t[1] << 8 | t[2] << 16 | (uint32_t)t[3] << 24),
+			    "mapped and trapped reads differ");
+	}
+	/* The guest moves BAR0: the memslot follows; over RAM: refused. */
+	conf1_wr(d->slot, 0x10, 0xe1000000);
+	TEST_ASSERT(d->cfg.active[0] == 0xe1000000 && host.slot_used[0], "BAR0 move");
+	conf1_wr(d->slot, 0x10, (uint32_t)IOVA);
+	pci_bus_get_counters(pb, &bn);
+	TEST_ASSERT(bn.refused_moves == 1 && d->cfg.active[0] == PCI_ADDR_NONE && !host.slot_used[0],
+		    "BAR0 over RAM not refused");
+	conf1_wr(d->slot, 0x10, 0xe0000000);
+	TEST_ASSERT(d->cfg.active[0] == 0xe0000000 && host.slot_used[0], "BAR0 back");
+	printf("BAR0 moved to 0xe1000000 and back (KVM memslot %u ops), over RAM at 0x%" PRIx64 " refused\n",
+	       (unsigned)host.memslot_ops, IOVA);
+
+	/* DMA both ways through the pinned devdax IOVA space, at several addresses. */
+	*(volatile uint32_t *)(bar0 + 0x64) = 0xffffffff;	/* ack a stale interrupt status: edu has no reset */
+	irq0 = vfio_pci_host_irqs(bdf);
+	t0 = lab_now_ms();
+	{
+		const uint64_t offs[] = { 0, (2ull << 20) - 1000, (9ull << 20) + 77, SIZE / 2 - LAB_EDU_MAX_XFER };
+
+		for (unsigned i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+			uint64_t src = offs[i], dst = offs[i] + SIZE / 2;
+			uint32_t len = LAB_EDU_MAX_XFER - i * 100;
+			uint8_t *s = (uint8_t *)b.host + src, *dd = (uint8_t *)b.host + dst;
+			int64_t bad;
+
+			lab_pattern_fill(s, len, 0xb0 + i, 0);
+			memset(dd, 0x55, len);
+			TEST_ASSERT(edu_dma(bar0, IOVA + src, len, true, false) == 0, "DMA to edu timed out");
+			TEST_ASSERT(edu_dma(bar0, IOVA + dst, len, false, i == 0) == 0, "DMA from edu timed out");
+			bad = lab_pattern_check(dd, len, 0xb0 + i, 0);
+			TEST_ASSERT(bad < 0, "round trip %u: byte %" PRId64 " differs", i, bad);
+			rounds++;
+			bytes += 2ull * len;
+		}
+	}
+	usleep(20000);
+	irq1 = vfio_pci_host_irqs(bdf);
+	printf("%u DMA round trips through BAR0's memslot mapping, %" PRIu64 " bytes verified in %.0f ms; "
+	       "edu interrupts on VFIO's host handler: %" PRId64 " (forwarded to the KVM irqfd)\n",
+	       rounds, bytes, lab_now_ms() - t0, irq1 - irq0);
+	lab_measure("vfio_pci_edu_reset", "%s", vfio_pci_reset_status(v) == 0 ? "reset" :
+		    vfio_pci_reset_status(v) == -ENOTTY ? "no_reset" : "failed");
+	TEST_ASSERT(irq0 >= 0 && irq1 - irq0 >= 1, "edu's interrupt never reached VFIO's INTx handler (%" PRId64
+		    " -> %" PRId64 ")", irq0, irq1);
+	*(volatile uint32_t *)(bar0 + 0x64) = 0xffffffff;
+
+	/* MSI, programmed the way a guest does through conf1 (address, data, enable): daxvm routes
+	 * it (KVM GSI route + irqfd, INTx off) and edu's DMA-done interrupt arrives as MSI. */
+	{
+		long long m0 = msi_irqs(bdf), m1;
+		uint8_t *dst = (uint8_t *)b.host + SIZE / 4;
+
+		conf1_wr(d->slot, 0x44, 0xfee00000);
+		conf1_wr(d->slot, 0x48, 0);
+		conf1_wr(d->slot, 0x4c, 0x0041);
+		conf1_wr(d->slot, 0x40, conf1_rd(d->slot, 0x40) | 0x10000);	/* MSI enable */
+		vfio_pci_get_counters(v, &vn);
+		TEST_ASSERT(vn.msi_enables == 1 && vn.irq_errors == 0, "MSI enable: enables %" PRIu64 " errors %" PRIu64,
+			    vn.msi_enables, vn.irq_errors);
+		lab_pattern_fill(b.host, 1000, 0x77, 0);
+		TEST_ASSERT(edu_dma(bar0, IOVA, 1000, true, false) == 0 && edu_dma(bar0, IOVA + SIZE / 4, 1000, false, true) == 0,
+			    "DMA with MSI timed out");
+		TEST_ASSERT(lab_pattern_check(dst, 1000, 0x77, 0) < 0, "MSI round trip data");
+		usleep(20000);
+		m1 = msi_irqs(bdf);
+		printf("MSI enabled through conf1 (route GSI %u..): edu's DMA-done interrupt on VFIO's MSI handler: %lld\n",
+		       PCI_HOST_MSI_GSI_BASE, m1 - m0);
+		TEST_ASSERT(m0 >= 0 && m1 - m0 >= 1, "no MSI reached VFIO's handler (%lld -> %lld)", m0, m1);
+		*(volatile uint32_t *)(bar0 + 0x64) = 0xffffffff;
+		conf1_wr(d->slot, 0x40, conf1_rd(d->slot, 0x40) & ~0x10000u);	/* MSI off: INTx back */
+		vfio_pci_get_counters(v, &vn);
+		TEST_ASSERT(vn.irq_errors == 0, "MSI disable / INTx re-enable failed (%" PRIu64 " errors)", vn.irq_errors);
+		rounds++;
+		bytes += 2000;
+	}
+
+	/* Teardown in the VMM's order: device quiet first, then memslots, fd, pins. */
+	vfio_pci_get_counters(v, &vn);
+	vfio_pci_stop(v, &st);
+	printf("stop: bus master at stop %s, cleared %s, reset %s, hazard %s\n", st.master_at_stop ? "on" : "off",
+	       st.master_cleared ? "yes" : "no", st.reset == 0 ? "done" : st.reset == -ENOTTY ? "unsupported" : "failed",
+	       st.hazard ? "YES" : "no");
+	TEST_ASSERT(st.master_at_stop && st.master_cleared && !st.hazard, "bus master not cleared at stop");
+	pci_bus_get_counters(pb, &bn);
+	vfio_pci_destroy(v);
+	TEST_ASSERT(!host.slot_used[0], "memslot left");
+	pci_bus_destroy(pb);
+	bus_destroy(io);
+	vfio_device_close(&vdev);
+	TEST_ASSERT(pin_unmap_all(c, &unmapped, &e) == 0 && unmapped == SIZE, "unmap: %s", e.msg);
+	pin_container_close(c);
+	pci_host_fini(&host);
+	vm_close(&vm);
+	backing_close(&b);
+	printf("counters: bus moves %" PRIu64 " refused %" PRIu64 " config errors %" PRIu64 " unclaimed %" PRIu64
+	       "; device trapped reads %" PRIu64 " writes %" PRIu64 " irq errors %" PRIu64 "\n", bn.moves,
+	       bn.refused_moves, bn.config_errors, bn.unclaimed, vn.trapped_reads, vn.trapped_writes, vn.irq_errors);
+	printf("PASS: daxvm's vfio-pci on edu: config through the model, BAR0 sized/moved/refused, memslot from the "
+	       "VFIO mmap, %u DMA round trips into devdax pins byte-exact, INTx and MSI delivered to irqfds\n", rounds);
+	return T_PASS;
+}
