@@ -21,6 +21,6 @@ for size in 64M 128M; do
 		--pmem /dev/dax0.0,size=$size,offset=512M --mem-size 256M --cpus 2 --duration 2 --hang-timeout 60 \
 		--append "daxvm_pmem=/dev/pmem0" --console /tmp/lb.console --report /tmp/lb.json >/tmp/lb.out 2>&1
 	echo "pmem boot, $size at offset 512M: exit $?; $(head -1 /tmp/lb.out)"
-	grep -iE 'e820|pmem|nd_|nvdimm|namespace|region|memremap|dax|DAXVM-GUEST|daxvm-stress' /tmp/lb.console | cut -c1-300 | head -40
+	grep -iE 'e820|pmem|nd_|nvdimm|namespace|region|memremap|dax|DAXVM-GUEST|daxvm-stress|fpu|xsave|xstate|BUG|RIP|panic' /tmp/lb.console | cut -c1-300 | head -40
 done
 exit $st
