@@ -107,10 +107,10 @@ static int set_cpuid(const struct vm *vm, int fd, unsigned cpu, struct err *e)
 			ent->edx = cpu;						/* x2APIC id */
 			break;
 		case 0xd:
-			/* No supervisor (XSS) state components: a 7.3 L1 KVM offers CET's, and
-			 * Linux 7.3 as L2 then found its xstate sizes inconsistent, disabled
-			 * XSAVE and crashed in fpstate_reset (lab, nested). QEMU's CPU models
-			 * never expose them either. */
+			/* No supervisor (XSS) state components. Linux 7.3 as L2 under a 7.3 L1
+			 * (whose KVM offers CET's) disabled XSAVE on the unfiltered CPUID and
+			 * then crashed in fpstate_reset; QEMU's CPU models, which boot it, never
+			 * expose supervisor components. (Suspected cause, see the report.) */
 			if (ent->index == 1) {
 				ent->ecx = 0;
 				ent->edx = 0;
