@@ -36,8 +36,6 @@
 #define MSR_SYSCALL_MASK 0xc0000084
 #define MSR_KERNEL_GS_BASE 0xc0000102
 #define MISC_ENABLE_FAST_STRING 0x1
-#define CPUID_7_ECX_SHSTK (1U << 7)	/* CET shadow stacks */
-#define CPUID_7_EDX_IBT (1U << 20)	/* CET indirect branch tracking */
 
 static int fail(struct err *e, const char *what)
 {
@@ -96,27 +94,9 @@ static int set_cpuid(const struct vm *vm, int fd, unsigned cpu, struct err *e)
 			ent->ebx = (ent->ebx & 0x00ffffff) | (cpu << 24);	/* initial APIC id */
 			ent->ecx |= 1U << 31;					/* hypervisor */
 			break;
-		case 0x7:
-			if (ent->index == 0) {
-				ent->ecx &= ~CPUID_7_ECX_SHSTK;
-				ent->edx &= ~CPUID_7_EDX_IBT;
-			}
-			break;
 		case 0xb:
 		case 0x1f:
 			ent->edx = cpu;						/* x2APIC id */
-			break;
-		case 0xd:
-			/* No supervisor (XSS) state components. Linux 7.3 as L2 under a 7.3 L1
-			 * (whose KVM offers CET's) disabled XSAVE on the unfiltered CPUID and
-			 * then crashed in fpstate_reset; QEMU's CPU models, which boot it, never
-			 * expose supervisor components. (Suspected cause, see the report.) */
-			if (ent->index == 1) {
-				ent->ecx = 0;
-				ent->edx = 0;
-			} else if (ent->index >= 2 && ent->index < 64 && (ent->ecx & 1)) {
-				ent->eax = ent->ebx = ent->ecx = ent->edx = 0;	/* a supervisor component */
-			}
 			break;
 		}
 	}
