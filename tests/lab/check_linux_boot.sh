@@ -11,8 +11,8 @@ build=$1
 src=$(cd "$(dirname "$0")/../.." && pwd)
 DAXVM_TEST_TIME_SCALE=4 python3 "$src/tests/lab/check_kvm_suite.py" "$build" linux_
 st=$?
-bz=$(ls /var/cache/daxvm-lab/*/kroot/boot/vmlinuz-"$(uname -r)" 2>/dev/null | head -1)
 case $(uname -r) in 6.1.*) series=6.1 ;; 6.12.*) series=6.12 ;; *) series=7 ;; esac
+bz=/var/cache/daxvm-lab/$series/bzImage	# tests/lab/kernel keeps it beside the vmlinux
 l2=$build/lab/$series-linux_boot/work/linux-guest-initrd.cpio	# tests/lab/run makes it for this kernel
 echo "pmem boot: initrd $l2"
 for size in 64M 128M; do
@@ -21,6 +21,6 @@ for size in 64M 128M; do
 		--pmem /dev/dax0.0,size=$size,offset=512M --mem-size 256M --cpus 2 --duration 2 --hang-timeout 60 \
 		--append "daxvm_pmem=/dev/pmem0" --console /tmp/lb.console --report /tmp/lb.json >/tmp/lb.out 2>&1
 	echo "pmem boot, $size at offset 512M: exit $?; $(head -1 /tmp/lb.out)"
-	grep -iE 'e820|pmem|nd_|nvdimm|namespace|region|memremap|dax|DAXVM-GUEST|daxvm-stress' /tmp/lb.console | cut -c1-300 | head -40
+	grep -iE 'e820|pmem|nd_|nvdimm|namespace|region|memremap|dax|DAXVM-GUEST|daxvm-stress|fpu|xsave|xstate|BUG|RIP|panic' /tmp/lb.console | cut -c1-300 | head -40
 done
 exit $st

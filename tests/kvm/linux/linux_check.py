@@ -152,7 +152,11 @@ def kernel():
         print('SKIP: feature missing: /dev/kvm')
         return None
     cands = [os.environ.get('DAXVM_TEST_KERNEL', ''), '/boot/vmlinuz-' + os.uname().release]
-    cands += sorted(glob.glob('/var/cache/daxvm-lab/*/kroot/boot/vmlinuz-' + os.uname().release))
+    # The pmem lab's kernel cache: SERIES/kernel.ready names the release, SERIES/bzImage is it.
+    for ready in sorted(glob.glob('/var/cache/daxvm-lab/*/kernel.ready')):
+        with open(ready) as f:
+            if os.uname().release in f.read().split():
+                cands.append(os.path.join(os.path.dirname(ready), 'bzImage'))
     for c in cands:
         if c and os.access(c, os.R_OK):
             return c
