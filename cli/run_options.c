@@ -59,6 +59,17 @@ static int set_dma(const struct opt *o, void *target, const char *val, struct er
 	return 0;
 }
 
+static int set_seccomp(const struct opt *o, void *target, const char *val, struct err *e)
+{
+	struct run_options *ro = target;
+
+	if (strcmp(val, "on") && strcmp(val, "off"))
+		return err_set(e, -EINVAL, "%s '%s' is neither on nor off: use %s on or %s off", o->name,
+			       val, o->name, o->name);
+	ro->cfg.seccomp = !strcmp(val, "on");
+	return 0;
+}
+
 static int set_pin(const struct opt *o, void *target, const char *val, struct err *e)
 {
 	struct run_options *ro = target;
@@ -112,6 +123,9 @@ static const struct opt run_opts[] = {
 	{ .name = "--dma-media", .value = "PATH", .kind = OPT_STR, .off = CFG(dma_media),
 	  .help = "the DMA device's media: an existing file or block device, OVERWRITTEN",
 	  .def = "a 64 MiB memfd", .fix = "a file or block device path" },
+	{ .name = "--seccomp", .kind = OPT_CALL, .set = set_seccomp, .choices = on_off_choices,
+	  .help = "after set-up, vCPU and DMA queue threads run under a system call filter; a forbidden call is refused and fails the run, naming it",
+	  .def = "on" },
 	{ .name = "--report", .value = "FILE.json", .kind = OPT_STR,
 	  .off = offsetof(struct run_options, report_path),
 	  .help = "write the JSON report there (written on PASS and FAIL)",
@@ -138,6 +152,7 @@ static void run_defaults(void *target)
 	o->cfg.validate_interval_ms = RUN_DEFAULT_VALIDATE_MS;
 	o->cfg.dma = true;
 	o->cfg.dma_queues = RUN_DEFAULT_DMA_QUEUES;
+	o->cfg.seccomp = true;
 }
 
 const struct opt_command run_command = {

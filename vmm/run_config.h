@@ -32,6 +32,7 @@ struct run_config {
 	bool grow_pool;			/* hugetlb backings may grow the pool for the run (given back) */
 	unsigned prealloc_threads;	/* threads populating guest RAM before the pin (and pinning it a
 					 * GiB each on io_uring); 0 = the CPU count */
+	bool seccomp;			/* vCPU and DMA queue threads run under a syscall filter */
 };
 
 #endif

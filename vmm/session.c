@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/thread_filter.h"
 #include "devices/ctl.h"
 #include "vmm/session.h"
 #include "vmm/session_guard.h"
@@ -156,6 +157,7 @@ static int stage_vcpus(struct run_session *s, struct err *e)
 	s->shared.bus = s->bus;
 	s->shared.mmio_done = s->guest_ops->mmio_done;
 	s->shared.guest = s->guest;
+	s->shared.seccomp = s->cfg->seccomp;
 	for (unsigned i = 0; i < s->cfg->cpus; i++) {
 		int ret = vcpu_create(&s->vcpus[i], &s->vm, i, &s->shared, e);
 
@@ -390,5 +392,18 @@ void session_finish(struct run_session *s)
 	}
 	session_pin_free(s);
 	session_guard_free(s);
+	if (s->cfg->seccomp) {
+		struct thread_filter_violations v;
+
+		thread_filter_get_violations(&v);
+		if (v.count) {
+			char name[64], why[SESSION_REASON_BYTES];
+
+			thread_filter_syscall_name(v.first_syscall, name, sizeof(name));
+			snprintf(why, sizeof(why), "seccomp: a %s thread made the forbidden system call %s (%llu refused in all); it was refused, not run",
+				 v.first_role, name, (unsigned long long)v.count);
+			note(s->found.live, why);
+		}
+	}
 	s->failed = !run_judge(&s->found, s->reason, sizeof(s->reason));
 }

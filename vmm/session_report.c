@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "common/thread_filter.h"
 #include "vmm/session.h"
 
 static double ms_between(uint64_t from_ns, uint64_t to_ns)
@@ -49,6 +50,19 @@ int session_fill_report(struct run_session *s, struct report *r)
 			ret |= report_set_bool(r, "guest.triple_fault", true);
 			ret |= report_set_u64(r, "guest.triple_fault_cpu", i);
 			break;
+		}
+	}
+	{
+		struct thread_filter_violations v;
+		char name[64] = "";
+
+		thread_filter_get_violations(&v);
+		ret |= report_set_bool(r, "security.seccomp", s->cfg->seccomp);
+		ret |= report_set_u64(r, "security.seccomp_violations", v.count);
+		if (v.count) {
+			thread_filter_syscall_name(v.first_syscall, name, sizeof(name));
+			ret |= report_set_str(r, "security.seccomp_first_syscall", name);
+			ret |= report_set_str(r, "security.seccomp_first_thread", v.first_role);
 		}
 	}
 	report_get_u64(r, "guest.verified_bytes", &verified);

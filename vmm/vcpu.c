@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "common/thread_filter.h"
 #include "vmm/vcpu.h"
 
 /* The signal that kicks a vCPU thread out of KVM_RUN; its handler does nothing. */
@@ -126,6 +127,22 @@ static bool vcpu_handle_mmio(struct vcpu *v)
 	return true;
 }
 
+/* What a vCPU thread does after set-up: KVM_RUN and KVM_GET_REGS (an error's RIP) on its own
+ * fd, and what device handlers do on it (doorbell eventfd and console writes, locks, clock:
+ * the base set). No open, no socket, no exec, no other ioctl. */
+static int vcpu_filter(struct vcpu *v)
+{
+	static const unsigned long ioctls[] = { KVM_RUN, KVM_GET_REGS };
+	const struct thread_filter f = { .role = "vCPU", .ioctls = ioctls,
+					 .nr_ioctls = sizeof(ioctls) / sizeof(ioctls[0]) };
+	struct err e = { 0 };
+	int ret = thread_filter_install(&f, &e);
+
+	if (ret)
+		vcpu_fail(v, VCPU_END_ERROR, "%s", e.msg);
+	return ret;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -140,6 +157,10 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (v->shared->seccomp && vcpu_filter(v)) {
+		atomic_fetch_add(&v->shared->ended, 1);
+		return NULL;
+	}
 
 	while (atomic_load(&v->end) == VCPU_RUNNING) {
 		if (atomic_load(&v->shared->stop)) {

@@ -35,6 +35,7 @@ struct vcpu_shared {
 	struct bus *bus;
 	vcpu_mmio_done_fn mmio_done;	/* NULL: the guest never ends a vCPU through MMIO */
 	void *guest;			/* its argument */
+	bool seccomp;		/* each vCPU thread filters its system calls (common/thread_filter.h) */
 	atomic_bool stop;	/* set by the VMM: leave KVM_RUN and end */
 	atomic_uint ended;	/* vCPU threads that have ended */
 };
