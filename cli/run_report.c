@@ -75,6 +75,8 @@ static void summary_pinning(const struct report *r, FILE *out)
 		u64(r, "validation.pfn_changes"), u64(r, "validation.not_present"),
 		u64(r, "validation.outside_devmap"),
 		flag(r, "backing.devmap") ? "" : " (not devdax: range check n/a)");
+	if (report_get_str(r, "validation.skipped"))
+		fprintf(out, "  skipped  %s\n", report_get_str(r, "validation.skipped"));
 }
 
 static void summary_dma(const struct report *r, FILE *out, const struct run_config *cfg)
