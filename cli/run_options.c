@@ -15,6 +15,7 @@
 static const struct { const char *name; uint32_t flag; } inject_names[] = {
 	{ "ud", GUEST_F_INJECT_UD },   { "triple-fault", GUEST_F_TRIPLE_FAULT },
 	{ "bad-mmio", GUEST_F_BAD_MMIO }, { "hang", GUEST_F_HANG }, { "corrupt", GUEST_F_CORRUPT },
+	{ "hostile", GUEST_F_HOSTILE },
 };
 
 static size_t inject_choices(const char **names, size_t max)
@@ -135,7 +136,7 @@ static const struct opt run_opts[] = {
 	{ .name = "--hang-timeout", .value = "SEC", .kind = OPT_SECONDS, .off = CFG(hang_s), .min = 1,
 	  .max = 1000000, .help = "a vCPU silent this long is a hang" },
 	{ .name = "--inject", .kind = OPT_CALL, .set = set_inject, .choices = inject_choices,
-	  .help = "for testing: after its first pass vCPU 0 raises #UD (reported as exception vector 6), triple-faults, writes to an address no device claims (0xdead0000), or spins silently (a hang after --hang-timeout); corrupt: it flips one bit of its pattern before verifying pass 1 (a mismatch)" },
+	  .help = "for testing: after its first pass vCPU 0 raises #UD (reported as exception vector 6), triple-faults, writes to an address no device claims (0xdead0000), or spins silently (a hang after --hang-timeout); corrupt: it flips one bit of its pattern before verifying pass 1 (a mismatch); hostile: every vCPU attacks the VMM for the whole run (random device registers, DMA descriptors, ring indices, doorbells, unclaimed MMIO, exceptions) and the verdict says whether the host survived intact" },
 	{ .name = "--help", .short_name = 'h', .kind = OPT_HELP, .help = "print this help and exit" },
 };
 

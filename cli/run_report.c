@@ -79,6 +79,22 @@ static void summary_pinning(const struct report *r, FILE *out)
 		fprintf(out, "  skipped  %s\n", report_get_str(r, "validation.skipped"));
 }
 
+/* --inject hostile: what the guest threw at the VMM and whether the host came through. */
+static void summary_hostile(const struct report *r, FILE *out)
+{
+	char a[32];
+
+	if (!report_get_str(r, "guest.workload"))
+		return;
+	fprintf(out, "  hostile  %s accesses refused (%.0f/s): %" PRIu64 " to unclaimed MMIO, %" PRIu64
+		     " control, %" PRIu64 " DMA;\n"
+		     "           %" PRIu64 " guest exceptions survived; guard pages: %" PRIu64 " touched; host %s\n",
+		count_format(u64(r, "hostile.refused_accesses"), a, sizeof(a)), dbl(r, "hostile.refused_per_s"),
+		u64(r, "hostile.unclaimed_io"), u64(r, "hostile.ctl_bad_writes"), u64(r, "hostile.dma_refused"),
+		u64(r, "hostile.exceptions"), u64(r, "hostile.guard_violations"),
+		flag(r, "hostile.host_intact") ? "intact" : "NOT intact");
+}
+
 static void summary_dma(const struct report *r, FILE *out, const struct run_config *cfg)
 {
 	char a[32], b[32];
@@ -130,5 +146,6 @@ void run_summary(const struct report *r, const struct run_config *cfg, FILE *out
 		dbl(r, "timing.map_ms"), dbl(r, "timing.boot_ms"), run_ms);
 	summary_pinning(r, out);
 	summary_dma(r, out, cfg);
+	summary_hostile(r, out);
 	fflush(out);
 }

@@ -8,6 +8,7 @@
 
 #include "common/thread_filter.h"
 #include "devices/ctl.h"
+#include "guest/abi.h"
 #include "vmm/session.h"
 #include "vmm/session_guard.h"
 #include "vmm/session_pin.h"
@@ -158,6 +159,7 @@ static int stage_vcpus(struct run_session *s, struct err *e)
 	s->shared.mmio_done = s->guest_ops->mmio_done;
 	s->shared.guest = s->guest;
 	s->shared.seccomp = s->cfg->seccomp;
+	s->shared.refuse_unclaimed = s->cfg->guest_flags & GUEST_F_HOSTILE;
 	for (unsigned i = 0; i < s->cfg->cpus; i++) {
 		int ret = vcpu_create(&s->vcpus[i], &s->vm, i, &s->shared, e);
 
@@ -180,8 +182,10 @@ static void stop_vcpus(struct run_session *s)
 static void undo_vcpus(struct run_session *s)
 {
 	stop_vcpus(s);
-	for (unsigned i = 0; i < s->nr_vcpus; i++)
+	for (unsigned i = 0; i < s->nr_vcpus; i++) {
 		s->vcpu_ends[i] = atomic_load(&s->vcpus[i].end);
+		s->refused_io += atomic_load(&s->vcpus[i].refused);
+	}
 	for (unsigned i = s->nr_vcpus; i > 0; i--)
 		vcpu_destroy(&s->vcpus[i - 1]);
 	s->nr_vcpus = 0;
@@ -384,6 +388,18 @@ void session_finish(struct run_session *s)
 		note(s->found.device, dev);
 	}
 	session_guard_judge(s);	/* the device went under the pins: that is the run's first cause */
+	/* Host memory right next to guest RAM: untouched while every device access stayed in
+	 * the pinned mappings (looked at before the backing goes). */
+	if (s->backing.host && backing_guard_check(&s->backing, &s->guard_violations) == 0) {
+		s->guard_checked = true;
+		if (s->guard_violations) {
+			char why[SESSION_REASON_BYTES];
+
+			snprintf(why, sizeof(why), "%llu guard pages next to guest RAM were touched or unprotected: an access strayed outside the pinned mappings",
+				 (unsigned long long)s->guard_violations);
+			note(s->found.device, why);
+		}
+	}
 	unwind(s);	/* unpinning runs the release check */
 	if (ran && s->report) {
 		session_pin_collect(s, s->report);

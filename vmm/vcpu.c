@@ -93,6 +93,12 @@ static bool vcpu_handle_io(struct vcpu *v)
 		int ret = bus_dispatch(v->shared->bus, BUS_PIO, v->index, run->io.port, data,
 				       run->io.size, is_write);
 
+		if (ret == -ENOENT && v->shared->refuse_unclaimed) {
+			atomic_fetch_add(&v->refused, 1);
+			if (!is_write)
+				memset(data, 0xff, run->io.size);	/* like an empty bus */
+			continue;
+		}
 		if (ret == -ENOENT) {
 			vcpu_fail(v, VCPU_END_ERROR, "guest %s of unregistered port 0x%x at RIP 0x%" PRIx64,
 				  is_write ? "write" : "read", run->io.port, vcpu_rip(v));
@@ -113,6 +119,12 @@ static bool vcpu_handle_mmio(struct vcpu *v)
 	int ret = bus_dispatch(v->shared->bus, BUS_MMIO, v->index, run->mmio.phys_addr,
 			       run->mmio.data, run->mmio.len, run->mmio.is_write);
 
+	if (ret == -ENOENT && v->shared->refuse_unclaimed) {
+		atomic_fetch_add(&v->refused, 1);
+		if (!run->mmio.is_write)
+			memset(run->mmio.data, 0xff, sizeof(run->mmio.data));	/* like an empty bus */
+		return true;
+	}
 	if (ret == -ENOENT) {
 		vcpu_fail(v, VCPU_END_ERROR, "guest %s of unregistered address 0x%llx at RIP 0x%" PRIx64,
 			  run->mmio.is_write ? "write" : "read", (unsigned long long)run->mmio.phys_addr,

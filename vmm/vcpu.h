@@ -36,6 +36,8 @@ struct vcpu_shared {
 	vcpu_mmio_done_fn mmio_done;	/* NULL: the guest never ends a vCPU through MMIO */
 	void *guest;			/* its argument */
 	bool seccomp;		/* each vCPU thread filters its system calls (common/thread_filter.h) */
+	bool refuse_unclaimed;	/* hostile guest: an access no device claims is refused and counted
+				 * (reads return all ones), not the end of the vCPU */
 	atomic_bool stop;	/* set by the VMM: leave KVM_RUN and end */
 	atomic_uint ended;	/* vCPU threads that have ended */
 };
@@ -51,6 +53,7 @@ struct vcpu {
 	_Atomic int end;		/* enum vcpu_end, written once by the thread */
 	char why[256];			/* for VCPU_END_SHUTDOWN / VCPU_END_ERROR: what happened */
 	uint64_t exits;			/* VM exits handled */
+	_Atomic uint64_t refused;	/* accesses no device claims (refuse_unclaimed) */
 };
 
 int vcpu_create(struct vcpu *v, const struct vm *vm, unsigned index, struct vcpu_shared *shared,

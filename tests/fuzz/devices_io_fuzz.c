@@ -134,6 +134,7 @@ static void ctl_model_write(unsigned cpu, uint64_t off, const uint8_t *data, uns
 	case CTL_EXC_ERROR: s->exc_error = v; break;
 	case CTL_EXC_CR2: s->exc_cr2 = v; break;
 	case CTL_EXC_RIP: s->exc_rip = v; s->exception = true; break;
+	case CTL_EXC_SURVIVED: s->exceptions_survived++; s->last_survived_vector = v; break;
 	default: s->bad_writes++; break;
 	}
 }
@@ -148,7 +149,8 @@ static void check_cpu(struct ctl_device *ctl, unsigned c)
 		    got.mismatches == w->mismatches && got.done == w->done &&
 		    got.done_failures == w->done_failures && got.exception == w->exception &&
 		    got.exc_vector == w->exc_vector && got.exc_error == w->exc_error &&
-		    got.exc_cr2 == w->exc_cr2 && got.exc_rip == w->exc_rip && got.bad_writes == w->bad_writes,
+		    got.exc_cr2 == w->exc_cr2 && got.exc_rip == w->exc_rip && got.bad_writes == w->bad_writes &&
+		    got.exceptions_survived == w->exceptions_survived && got.last_survived_vector == w->last_survived_vector,
 		    "vCPU %u: control state differs from the protocol (bad writes %" PRIu64 " vs %" PRIu64 ")",
 		    c, got.bad_writes, w->bad_writes);
 	FUZZ_ASSERT(!memcmp(got.mismatch_gpa, w->mismatch_gpa, sizeof(got.mismatch_gpa)), "vCPU %u mismatch list", c);
@@ -178,7 +180,7 @@ static void io_access(struct fuzz_in *in, struct bus *bus, struct ctl_device *ct
 	default:
 		/* The control window: a slot (often the caller's own) and a register. */
 		addr = GUEST_MMIO_CTL_GPA + (uint64_t)(fuzz_pick(in, 2) ? cpu : fuzz_pick(in, model.nr_cpus + 1)) * GUEST_CTL_STRIDE +
-		       (fuzz_pick(in, 4) ? fuzz_pick(in, 10) * 8ULL : fuzz_u8(in));
+		       (fuzz_pick(in, 4) ? fuzz_pick(in, 11) * 8ULL : fuzz_u8(in));
 		if (fuzz_pick(in, 4))
 			len = 8;
 		break;
