@@ -39,7 +39,8 @@ def run(args, timeout=60, report=True, **kw):
     try:
         path = os.path.join(d, 'report.json')
         cmd = [DAXVM, 'run'] + args + (['--report', path] if report else [])
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+        # errors='replace': a guest may print any bytes on its console (the hostile one does).
+        p = subprocess.run(cmd, capture_output=True, text=True, errors='replace', timeout=timeout, **kw)
         rep = None
         if os.path.exists(path):
             with open(path) as f:
@@ -199,6 +200,8 @@ def case_hostile():
           'seccomp: %s' % get(rep, 'security'))
     check(get(rep, 'pinning.leaked_pins') == 0 and get(rep, 'validation.pfn_changes') == 0, 'pins not intact')
     check(get(rep, 'dma.media_errors') == 0, 'DMA media errors under attack')
+    print('MEASURE hostile_refused_per_s %.0f' % h['refused_per_s'])
+    print('MEASURE hostile_guard_violations %d' % h['guard_violations'])
     print('hostile: %d refused accesses (%.0f/s: %d unclaimed MMIO, %d control, %d DMA), %d exceptions survived, '
           '%d DMA transfers served, guard violations %d' % (h['refused_accesses'], h['refused_per_s'], h['unclaimed_io'],
           h['ctl_bad_writes'], h['dma_refused'], h['exceptions'], h['dma_transfers'], h['guard_violations']))
