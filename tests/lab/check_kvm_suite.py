@@ -149,7 +149,9 @@ def main():
             failed += 1
             print('FAIL  %-32s %5.1f s  %s' % (t['name'], secs,
                   'skipped (77): the lab lacks nothing the suite needs' if rc == 77 else 'exit %s' % rc))
-            for line in out.strip().splitlines()[-8:]:
+            lines = out.strip().splitlines()
+            # The first lines say why (the check's message, daxvm's reason), the last ones where.
+            for line in (lines if len(lines) <= 14 else lines[:4] + ['...'] + lines[-9:]):
                 print('      | ' + line)
         sys.stdout.flush()
         # Progress on the lab's console too: a hung test shows which one it was, and a failure's
