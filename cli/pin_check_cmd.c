@@ -228,6 +228,8 @@ int cmd_pin_check(int argc, char **argv)
 	printf("  frames: %" PRIu64 " samples, %" PRIu64 " pages checked, %" PRIu64 " moved, %" PRIu64
 	       " not present, %" PRIu64 " outside devmap\n",
 	       n.samples, n.pages_checked, n.pfn_changes, n.not_present, n.outside_devmap);
+	if (validate_skipped(v))
+		printf("  not checked without privilege: %s\n", validate_skipped(v));
 	printf("%s%s%s\n", ok ? "PASS" : "FAIL", ok ? "" : ": ", ok ? "" : reason);
 out:
 	pin_container_close(c);	/* unpins whatever is still mapped */

@@ -24,6 +24,7 @@ _Static_assert(LINUX_BOOT_SILENCE_S == LINUX_BOOT_SILENCE_S_INT, "the help names
 static const struct { const char *name; uint32_t flag; } inject_names[] = {
 	{ "ud", GUEST_F_INJECT_UD },   { "triple-fault", GUEST_F_TRIPLE_FAULT },
 	{ "bad-mmio", GUEST_F_BAD_MMIO }, { "hang", GUEST_F_HANG }, { "corrupt", GUEST_F_CORRUPT },
+	{ "hostile", GUEST_F_HOSTILE },
 };
 
 static size_t inject_choices(const char **names, size_t max)
@@ -65,6 +66,17 @@ static int set_dma(const struct opt *o, void *target, const char *val, struct er
 		return err_set(e, -EINVAL, "%s '%s' is neither on nor off: use %s on or %s off", o->name,
 			       val, o->name, o->name);
 	ro->cfg.dma = !strcmp(val, "on");
+	return 0;
+}
+
+static int set_seccomp(const struct opt *o, void *target, const char *val, struct err *e)
+{
+	struct run_options *ro = target;
+
+	if (strcmp(val, "on") && strcmp(val, "off"))
+		return err_set(e, -EINVAL, "%s '%s' is neither on nor off: use %s on or %s off", o->name,
+			       val, o->name, o->name);
+	ro->cfg.seccomp = !strcmp(val, "on");
 	return 0;
 }
 
@@ -183,6 +195,9 @@ static const struct opt run_opts[] = {
 	{ .name = "--dma-media", .value = "PATH", .kind = OPT_STR, .off = CFG(dma_media),
 	  .help = "the DMA device's media: an existing file or block device, OVERWRITTEN",
 	  .def = "a 64 MiB memfd", .fix = "a file or block device path" },
+	{ .name = "--seccomp", .kind = OPT_CALL, .set = set_seccomp, .choices = on_off_choices,
+	  .help = "after set-up, vCPU and DMA queue threads run under a system call filter; a forbidden call is refused and fails the run, naming it",
+	  .def = "on" },
 	{ .name = "--report", .value = "FILE.json", .kind = OPT_STR,
 	  .off = offsetof(struct run_options, report_path),
 	  .help = "write the JSON report there (written on PASS and FAIL)",
@@ -192,7 +207,7 @@ static const struct opt run_opts[] = {
 	{ .name = "--hang-timeout", .value = "SEC", .kind = OPT_SECONDS, .off = CFG(hang_s), .min = 1,
 	  .max = 1000000, .help = "a vCPU silent this long is a hang" },
 	{ .name = "--inject", .kind = OPT_CALL, .set = set_inject, .choices = inject_choices,
-	  .help = "for testing: after its first pass vCPU 0 raises #UD (reported as exception vector 6), triple-faults, writes to an address no device claims (0xdead0000), or spins silently (a hang after --hang-timeout); corrupt: it flips one bit of its pattern before verifying pass 1 (a mismatch)" },
+	  .help = "for testing: after its first pass vCPU 0 raises #UD (reported as exception vector 6), triple-faults, writes to an address no device claims (0xdead0000), or spins silently (a hang after --hang-timeout); corrupt: it flips one bit of its pattern before verifying pass 1 (a mismatch); hostile: every vCPU attacks the VMM for the whole run (random device registers, DMA descriptors, ring indices, doorbells, unclaimed MMIO, exceptions) and the verdict says whether the host survived intact" },
 	/* A Linux guest instead of the built-in one (issue 10); QEMU's names. */
 	{ .name = "--kernel", .value = "BZIMAGE", .kind = OPT_STR, .off = CFG(kernel),
 	  .help = "boot this Linux bzImage (boot protocol 2.12+, 64-bit) instead of the built-in stress guest, on the same pinned and validated RAM; its tool reports through ports 0x501/0x510/0x514 and a DAXVM-GUEST-RESULT console line; the run fails on a failed or missing verdict, a mismatch, a reboot (a panic reboots: panic=-1) or a triple fault; silence counts as a hang only after " STR(LINUX_BOOT_SILENCE_S_INT) " s before /init reports. Refused on kvm-pvm, which cannot boot Linux",
@@ -224,6 +239,7 @@ static void run_defaults(void *target)
 	o->cfg.dma = true;
 	o->cfg.dma_queues = RUN_DEFAULT_DMA_QUEUES;
 	o->cfg.pmem_offset = RUN_PMEM_OFFSET_AUTO;
+	o->cfg.seccomp = true;
 }
 
 const struct opt_command run_command = {

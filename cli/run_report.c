@@ -75,6 +75,24 @@ static void summary_pinning(const struct report *r, FILE *out)
 		u64(r, "validation.pfn_changes"), u64(r, "validation.not_present"),
 		u64(r, "validation.outside_devmap"),
 		flag(r, "backing.devmap") ? "" : " (not devdax: range check n/a)");
+	if (report_get_str(r, "validation.skipped"))
+		fprintf(out, "  skipped  %s\n", report_get_str(r, "validation.skipped"));
+}
+
+/* --inject hostile: what the guest threw at the VMM and whether the host came through. */
+static void summary_hostile(const struct report *r, FILE *out)
+{
+	char a[32];
+
+	if (!report_get_str(r, "guest.workload"))
+		return;
+	fprintf(out, "  hostile  %s accesses refused (%.0f/s): %" PRIu64 " to unclaimed MMIO, %" PRIu64
+		     " control, %" PRIu64 " DMA;\n"
+		     "           %" PRIu64 " guest exceptions survived; guard pages: %" PRIu64 " touched; host %s\n",
+		count_format(u64(r, "hostile.refused_accesses"), a, sizeof(a)), dbl(r, "hostile.refused_per_s"),
+		u64(r, "hostile.unclaimed_io"), u64(r, "hostile.ctl_bad_writes"), u64(r, "hostile.dma_refused"),
+		u64(r, "hostile.exceptions"), u64(r, "hostile.guard_violations"),
+		flag(r, "hostile.host_intact") ? "intact" : "NOT intact");
 }
 
 static void summary_dma(const struct report *r, FILE *out, const struct run_config *cfg)
@@ -181,5 +199,6 @@ timing:
 	summary_pinning(r, out);
 	summary_dma(r, out, cfg);
 	summary_pci(r, out);
+	summary_hostile(r, out);
 	fflush(out);
 }

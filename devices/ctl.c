@@ -91,6 +91,10 @@ static void ctl_write(struct ctl_device *ctl, struct ctl_cpu_state *s, uint64_t 
 		s->exc_rip = v;
 		s->exception = true;
 		break;
+	case CTL_EXC_SURVIVED:
+		s->exceptions_survived++;
+		s->last_survived_vector = v;
+		break;
 	default:
 		s->bad_writes++;
 		break;

@@ -26,6 +26,8 @@ struct ctl_cpu_state {
 	bool exception;			/* the ring-0 handler reported an exception (RIP written) */
 	uint64_t exc_vector, exc_error, exc_cr2, exc_rip;
 	uint64_t bad_writes;		/* writes to unknown registers or with a bad length */
+	uint64_t exceptions_survived;	/* hostile guest: CTL_EXC_SURVIVED writes (faults it resumed from) */
+	uint64_t last_survived_vector;
 };
 
 struct ctl_device;

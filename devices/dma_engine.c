@@ -490,6 +490,7 @@ int dma_engine_fill_report(struct dma_engine *dma, struct report *r)
 	ret |= report_set_u64(r, "dma.ring_errors", s.ring_errors);
 	ret |= report_set_bool(r, "dma.ioeventfd", dma->ioeventfd);
 	ret |= report_set_bool(r, "dma.fenced", dma_fenced(dma));
+	ret |= report_set_bool(r, "dma.seccomp", dma->cfg.seccomp && !dma->filter_error);
 	if (dma_fenced(dma) && dma->stopped) {
 		bool sat;
 		uint64_t after = moves_after_fence(dma, &sat);
@@ -511,6 +512,11 @@ bool dma_engine_verdict_ok(struct dma_engine *dma, char *why, size_t why_len)
 
 	if (dma_fenced(dma)) {
 		snprintf(why, why_len, "the DMA engine was fenced: device DMA was stopped during the run");
+		return false;
+	}
+	if (__atomic_load_n(&dma->filter_error, __ATOMIC_ACQUIRE)) {
+		snprintf(why, why_len, "a DMA queue thread could not install its system call filter (%s): it served nothing",
+			 strerror(-__atomic_load_n(&dma->filter_error, __ATOMIC_ACQUIRE)));
 		return false;
 	}
 	dma_engine_get_stats(dma, &s);

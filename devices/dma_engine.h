@@ -50,6 +50,7 @@ struct dma_config {
 	bool verify_writes;		/* after RAM->media, check the media holds the pattern */
 	uint32_t ring_entries;		/* descriptors per ring; 0 = DMA_DEFAULT_RING_ENTRIES */
 	uint32_t fault_permille;	/* share of bad-IOVA descriptors the guest injects (0..1000) */
+	bool seccomp;			/* queue threads filter their system calls (common/thread_filter.h) */
 };
 
 struct dma_stats {

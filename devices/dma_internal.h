@@ -78,6 +78,7 @@ struct dma_engine {
 	bool fenced;
 	uint64_t fence_ns;		/* when the fence was set */
 	uint64_t fence_since_ns;	/* the event it answers: moves started from here are counted */
+	int filter_error;		/* a queue thread could not install its filter: -errno (atomic) */
 };
 
 /* True once dma_engine_fence() ran: the queues must not start a move or touch guest RAM. */

@@ -3,11 +3,13 @@
  * back through the pins, in ring order. */
 #include <errno.h>
 #include <poll.h>
+#include <seccomp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/thread_filter.h"
 #include "devices/dma_internal.h"
 
 #define STAT_ADD(q, field, n) __atomic_fetch_add(&(q)->stats.field, (n), __ATOMIC_RELAXED)
@@ -370,6 +372,24 @@ static bool take_kick(struct dma_ring *ring)
 	return read(ring->kick_fd, &n, sizeof(n)) == sizeof(n);
 }
 
+/* What a queue thread does after set-up: wait on its eventfds, move data between the media fd
+ * and guest RAM (pread/pwrite through the host mapping, or io_uring_enter on the pins' ring),
+ * read the media back to verify. No open, no socket, no exec, no ioctl. */
+static int queue_filter(struct dma_engine *dma)
+{
+	static const int syscalls[] = {
+		SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(read), SCMP_SYS(pread64), SCMP_SYS(pwrite64),
+		SCMP_SYS(preadv), SCMP_SYS(pwritev), SCMP_SYS(io_uring_enter),
+	};
+	const struct thread_filter f = { .role = "DMA queue", .syscalls = syscalls,
+					 .nr_syscalls = sizeof(syscalls) / sizeof(syscalls[0]) };
+	int ret = thread_filter_install(&f, NULL);
+
+	if (ret)
+		__atomic_store_n(&dma->filter_error, ret, __ATOMIC_RELEASE);
+	return ret;
+}
+
 void *dma_queue_main(void *arg)
 {
 	struct dma_queue *q = arg;
@@ -377,6 +397,9 @@ void *dma_queue_main(void *arg)
 	struct pollfd pfd[DMA_MAX_RINGS + 1];
 	unsigned ring_of[DMA_MAX_RINGS + 1];
 	unsigned n = 0;
+
+	if (dma->cfg.seccomp && queue_filter(dma))
+		return NULL;	/* dma_engine_verdict_ok says why */
 
 	pfd[n++] = (struct pollfd){ .fd = q->wake_fd, .events = POLLIN };
 	for (unsigned r = q->index; r < dma->nr_rings; r += dma->nr_queues) {

@@ -31,6 +31,8 @@
 #define CTL_EXC_RIP	0x30	/* ... and the faulting RIP (the write of RIP ends the vCPU) */
 #define CTL_PUTC	0x38	/* one character of debug output */
 #define CTL_EXC_CR2	0x40	/* ... and CR2 for page faults (written before RIP) */
+#define CTL_EXC_SURVIVED 0x48	/* hostile guest: an exception was taken and the guest goes on;
+				 * value = vector (replaces the CR2/RIP writes that end the vCPU) */
 /* Any write also counts as a heartbeat: the workload repeats CTL_PROGRESS while writing. */
 
 #define GUEST_PARAMS_MAGIC	0x6d76786164ULL	/* "daxvm" */
@@ -66,6 +68,9 @@ struct guest_image_header {
 #define GUEST_F_CORRUPT		(1u << 5)	/* tests: vCPU 0 spoils one word between write and verify
 						 * of pass 1, at work_gpa[0] + GUEST_CORRUPT_OFFSET */
 #define GUEST_CORRUPT_OFFSET	0x1008ULL
+#define GUEST_F_HOSTILE		(1u << 6)	/* the hostile guest (guest/hostile.c) instead of the pattern
+						 * workload: random device registers, descriptors, doorbells and
+						 * exceptions for the whole run; the handler resumes it */
 #define GUEST_F_TRIPLE_FAULT	(1u << 2)	/* tests: break the IDT and fault (triple fault); the VMM
 						 * loads an empty IDT, the guest executes ud2 */
 

@@ -21,6 +21,15 @@ guest_entry:
 1:	ud2
 	jmp 1b
 
+/* The hostile guest after an exception: the handler returns here at CPL3 with rdi = cpu index
+ * and rsp = the top of that vCPU's user stack, as at guest_entry. */
+	.globl guest_hostile_resume
+guest_hostile_resume:
+	and $-16, %rsp
+	call guest_hostile_main
+1:	ud2
+	jmp 1b
+
 /* One 16-byte stub per vector: push a zero error code where the CPU pushes none, then
  * the vector, and join the common handler. */
 .macro EXC_STUB vec
@@ -50,6 +59,9 @@ exc_common:
 	mov %rax, CTL_EXC_VECTOR(%rbx)
 	mov 8(%rsp), %rax
 	mov %rax, CTL_EXC_ERROR(%rbx)
+	/* The hostile guest survives its own faults: report the vector and resume it. */
+	testl $GUEST_F_HOSTILE, (GUEST_PARAMS_GPA + 12)	/* guest_params.flags */
+	jnz hostile_resume
 	mov %cr2, %rax
 	mov %rax, CTL_EXC_CR2(%rbx)
 	/* One line on the 8250 console (port I/O is allowed at CPL0). */
@@ -64,6 +76,24 @@ exc_common:
 	mov %rax, CTL_EXC_RIP(%rbx)	/* the VMM stops this vCPU on this write */
 2:	hlt
 	jmp 2b
+
+/* Frame after vector and error code: RIP, CS, RFLAGS, RSP, SS. Back to CPL3 at
+ * guest_hostile_resume on a fresh user stack; the vCPU index comes from its control base. */
+hostile_resume:
+	mov 0(%rsp), %rax
+	mov %rax, CTL_EXC_SURVIVED(%rbx)
+	mov %rbx, %rdi
+	movabs $GUEST_MMIO_CTL_GPA, %rax
+	sub %rax, %rdi
+	shr $8, %rdi				/* GUEST_CTL_STRIDE = 0x100 */
+	mov %rdi, %rax
+	shl $13, %rax				/* 2 * GUEST_STACK_BYTES per vCPU */
+	add $(GUEST_STACKS_GPA + 2 * GUEST_STACK_BYTES), %rax
+	mov %rax, 40(%rsp)			/* RSP: top of its user stack */
+	lea guest_hostile_resume(%rip), %rax
+	mov %rax, 16(%rsp)			/* RIP */
+	add $16, %rsp
+	iretq
 
 	.section .rodata
 exc_banner:

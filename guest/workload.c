@@ -5,6 +5,7 @@
 
 #include "guest/abi.h"
 #include "guest/dma_stress.h"
+#include "guest/hostile.h"
 
 #define CHUNK_BYTES (2ULL << 20)		/* areas are 2 MiB aligned, so a chunk never spans the hole */
 #define REPORT_EVERY_BYTES (64ULL << 20)	/* progress and heartbeat interval */
@@ -12,6 +13,7 @@
 #define GUEST_BAD_MMIO_GPA 0xdead0000ULL	/* in the MMIO hole, claimed by no device */
 
 void guest_main(unsigned cpu);
+void guest_hostile_main(unsigned cpu);
 
 static volatile struct guest_params *const params = (volatile struct guest_params *)GUEST_PARAMS_GPA;
 
@@ -89,6 +91,13 @@ static uint64_t verify_area(unsigned cpu, uint64_t lin0, uint64_t bytes, uint64_
 	return bad;
 }
 
+/* The hostile guest's whole life on this vCPU; entry.S resumes here after an exception. */
+void guest_hostile_main(unsigned cpu)
+{
+	guest_hostile(params, cpu);
+	ctl_write(cpu, CTL_DONE, 0);
+}
+
 void guest_main(unsigned cpu)
 {
 	uint64_t low = params->ram_low_bytes;
@@ -101,6 +110,10 @@ void guest_main(unsigned cpu)
 	ctl_write(cpu, CTL_READY, cpu);
 	if (params->magic != GUEST_PARAMS_MAGIC || cpu >= params->nr_cpus) {
 		ctl_write(cpu, CTL_DONE, 1);
+		return;
+	}
+	if (flags & GUEST_F_HOSTILE) {
+		guest_hostile_main(cpu);
 		return;
 	}
 	if (cpu == 0) {

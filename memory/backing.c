@@ -153,6 +153,11 @@ void backing_close(struct backing *b)
 	 * fd field (0 when zeroed) is never closed by mistake. */
 	if (b->host) {
 		munmap(b->host, b->size);
+		if (b->guard_bytes) {
+			munmap((uint8_t *)b->host - b->guard_bytes, b->guard_bytes);
+			munmap((uint8_t *)b->host + b->size, b->guard_bytes);
+			b->guard_bytes = 0;
+		}
 		if (b->fd >= 0) {
 			/* A tmpfs/hugetlbfs file we sized from empty goes back to empty. */
 			if (b->file_grown && !b->file_created)

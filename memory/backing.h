@@ -56,7 +56,15 @@ struct backing {
 	bool file_created;	/* we created the file: unlinked at close */
 	bool file_grown;	/* the file was empty and we sized it: truncated back at close */
 	bool huge_accounted;	/* pool_restore refers to the pool of page_size */
+	uint64_t guard_bytes;	/* PROT_NONE guard right before and right after the mapping, bytes */
 };
+
+/* The guard on each side of a backing's mapping: far bigger than any stray device access. */
+#define BACKING_GUARD_BYTES (64ULL << 10)
+
+/* Guard pages (both sides) that are no longer PROT_NONE or were ever populated: 0 while no
+ * access strayed past guest RAM. -ENOENT when the backing has no mapping. */
+int backing_guard_check(const struct backing *b, uint64_t *violations);
 
 /* Guest RAM when the request gives no size and the backing has none of its own. */
 #define BACKING_DEFAULT_SIZE (512ULL << 20)

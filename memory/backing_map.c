@@ -2,6 +2,7 @@
  * and hugetlb-pool helpers every opener shares. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -88,42 +89,83 @@ int backing_map_aligned(struct backing *b, struct err *e)
 {
 	int flags = backing_mmap_flags(b->kind);
 	int prot = PROT_READ | PROT_WRITE;
-	uint64_t align = b->align > BACKING_SMALL_PAGE ? b->align : 0;
+	uint64_t align = b->align > BACKING_SMALL_PAGE ? b->align : BACKING_SMALL_PAGE;
+	uint64_t guard = BACKING_GUARD_BYTES, span = b->size + align + 2 * guard;
 	uint8_t *reserve, *aligned;
 	void *host;
 	char human[32];
 
 	size_format(b->size, human, sizeof(human));
-	if (!align) {
-		host = mmap(NULL, b->size, prot, flags, b->fd, b->offset);
-		if (host == MAP_FAILED)
-			return err_set(e, -errno, "cannot map %s of %s: %s", human, b->path,
-				       strerror(errno));
-		b->host = host;
-		b->shared = flags & MAP_SHARED;
-		return 0;
-	}
-	/* Reserve size + align of address space, then place the mapping at the aligned
-	 * address inside it, so every backing page maps with one page-table entry. */
-	reserve = mmap(NULL, b->size + align, PROT_NONE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	/* Reserve the mapping, its alignment and a PROT_NONE guard on each side, then place the
+	 * mapping at the aligned address inside (every backing page maps with one page-table
+	 * entry). The guards stay: a device access that strays past guest RAM faults there
+	 * instead of reaching other host memory (backing_guard_check looks at them). */
+	reserve = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (reserve == MAP_FAILED)
 		return err_set(e, -errno, "cannot reserve %s of address space for %s: %s", human,
 			       b->path, strerror(errno));
-	aligned = (uint8_t *)(((uintptr_t)reserve + align - 1) & ~(uintptr_t)(align - 1));
+	aligned = (uint8_t *)(((uintptr_t)reserve + guard + align - 1) & ~(uintptr_t)(align - 1));
 	host = mmap(aligned, b->size, prot, flags | MAP_FIXED, b->fd, b->offset);
 	if (host == MAP_FAILED) {
 		int ret = -errno;
 
-		munmap(reserve, b->size + align);
+		munmap(reserve, span);
 		return err_set(e, ret, "cannot map %s of %s: %s", human, b->path, strerror(-ret));
 	}
-	if (aligned > reserve)
-		munmap(reserve, aligned - reserve);
-	if (reserve + align > aligned)
-		munmap(aligned + b->size, reserve + align - aligned);
+	if (aligned - guard > reserve)
+		munmap(reserve, (size_t)(aligned - guard - reserve));
+	if (reserve + span > aligned + b->size + guard)
+		munmap(aligned + b->size + guard, (size_t)(reserve + span - (aligned + b->size + guard)));
 	b->host = host;
+	b->guard_bytes = guard;
 	b->shared = flags & MAP_SHARED;
+	return 0;
+}
+
+/* Whether [p, p + len) is one PROT_NONE mapping in /proc/self/maps. */
+static bool guard_still_none(const uint8_t *p, uint64_t len)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[512];
+	bool ok = false;
+
+	if (!f)
+		return true;	/* cannot look: mincore below still checks residency */
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		char perms[8];
+
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3)
+			continue;
+		if (lo <= (uintptr_t)p && (uintptr_t)p + len <= hi) {
+			ok = perms[0] == '-' && perms[1] == '-' && perms[2] == '-';	/* no rwx */
+			break;
+		}
+	}
+	fclose(f);
+	return ok;
+}
+
+int backing_guard_check(const struct backing *b, uint64_t *violations)
+{
+	uint64_t pages = b->guard_bytes / BACKING_SMALL_PAGE, bad = 0;
+	unsigned char vec[BACKING_GUARD_BYTES / BACKING_SMALL_PAGE];
+	const uint8_t *side[2];
+
+	*violations = 0;
+	if (!b->host || !b->guard_bytes)
+		return -ENOENT;
+	side[0] = (const uint8_t *)b->host - b->guard_bytes;
+	side[1] = (const uint8_t *)b->host + b->size;
+	for (int s = 0; s < 2; s++) {
+		/* A guard page is intact while it is PROT_NONE and was never populated. */
+		if (!guard_still_none(side[s], b->guard_bytes))
+			bad += pages;
+		else if (mincore((void *)side[s], b->guard_bytes, vec) == 0)
+			for (uint64_t i = 0; i < pages; i++)
+				bad += vec[i] & 1;
+	}
+	*violations = bad;
 	return 0;
 }
 

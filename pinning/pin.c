@@ -509,3 +509,11 @@ void pin_mock_fail_next_map(struct pin_container *c, int neg_errno)
 {
 	c->mock_fail_next = neg_errno;
 }
+
+void pin_mock_observe_dma(struct pin_container *c, pin_mock_dma_observer fn, void *opaque)
+{
+	pthread_rwlock_wrlock(&c->lock);
+	c->mock_observer = fn;
+	c->mock_observer_opaque = opaque;
+	pthread_rwlock_unlock(&c->lock);
+}

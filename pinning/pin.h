@@ -197,4 +197,18 @@ bool pin_vfio_address_valid(const char *addr);
 /* Makes the next map fail with neg_errno (tests of error paths); 0 = off. */
 void pin_mock_fail_next_map(struct pin_container *c, int neg_errno);
 
+/* One piece of device DMA inside one mapping, as the mock is about to move it. */
+struct pin_dma_access {
+	uint64_t iova;		/* device address */
+	void *host;		/* host address the bytes move to or from */
+	uint64_t len;		/* bytes */
+	uint64_t media_off;	/* media byte offset */
+	bool to_ram;		/* media -> RAM */
+};
+/* Called for every piece before it moves, from the DMA caller's thread under the container's
+ * read lock (it must not map or unmap): fuzz targets check that a device moves only what the
+ * IOMMU allows, between the media offsets it may use. NULL = none. */
+typedef void (*pin_mock_dma_observer)(const struct pin_dma_access *a, void *opaque);
+void pin_mock_observe_dma(struct pin_container *c, pin_mock_dma_observer fn, void *opaque);
+
 #endif

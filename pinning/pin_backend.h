@@ -62,6 +62,8 @@ struct pin_container {
 	pin_unmap_hook unmap_hook;
 	void *unmap_hook_opaque;
 	int mock_fail_next;		/* mock: -errno for the next map */
+	pin_mock_dma_observer mock_observer;	/* mock: sees every DMA piece before it moves */
+	void *mock_observer_opaque;
 	unsigned pin_threads;		/* threads pinning a mapping's pieces (io_uring); <= 1 = one */
 	pin_progress_fn progress;	/* bytes pinned, from the pinning threads; NULL = none */
 	void *progress_opaque;
@@ -82,6 +84,9 @@ static inline uint32_t pin_slots_for(uint64_t size, uint64_t unit)
  * end is above iova, and the mapping holding iova or NULL. */
 size_t pin_first_ending_after(const struct pin_container *c, uint64_t iova);
 const struct pin_mapping *pin_find_locked(struct pin_container *c, uint64_t iova);
+
+/* Moves one segment with pread/pwrite through the host mapping; fills res and fail_off. */
+void pin_copy_seg(int fd, struct pin_dma_seg *g);
 
 /* ENOMEM from the kernel while pinning: one sentence naming RLIMIT_MEMLOCK and the amount. */
 int pin_memlock_error(struct err *e, uint64_t bytes, const char *what);

@@ -30,7 +30,7 @@ int pin_translate(struct pin_container *c, uint64_t iova, uint64_t len, struct p
 }
 
 /* Copy through the host mapping: the backends whose pins the device does not use itself. */
-static void copy_rw(int fd, struct pin_dma_seg *g)
+void pin_copy_seg(int fd, struct pin_dma_seg *g)
 {
 	char *host = (char *)(uintptr_t)(g->m->vaddr + (g->iova - g->m->iova));
 	uint64_t off = g->media_off, len = g->len;
@@ -189,7 +189,7 @@ int pin_dma_rw_batch(struct pin_container *c, int media_fd, struct pin_dma_op *o
 		c->ops->dma_rw(c, media_fd, b.segs, b.n);
 	} else {
 		for (size_t k = 0; k < b.n; k++)
-			copy_rw(media_fd, &b.segs[k]);
+			pin_copy_seg(media_fd, &b.segs[k]);
 	}
 	/* An op fails with its first failed segment. */
 	for (unsigned i = 0; i < n; i++) {

@@ -55,10 +55,34 @@ static void mock_info(struct pin_container *c, struct pin_info *info)
 	info->nr_iova_ranges = 1;
 }
 
+/* Copies through the host mapping like the backends without a dma_rw, after showing each
+ * piece to the observer (pin_mock_observe_dma). */
+static int mock_dma_rw(struct pin_container *c, int media_fd, struct pin_dma_seg *segs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct pin_dma_seg *g = &segs[i];
+
+		if (c->mock_observer) {
+			struct pin_dma_access a = {
+				.iova = g->iova,
+				.host = (void *)(uintptr_t)(g->m->vaddr + (g->iova - g->m->iova)),
+				.len = g->len,
+				.media_off = g->media_off,
+				.to_ram = g->to_ram,
+			};
+
+			c->mock_observer(&a, c->mock_observer_opaque);
+		}
+		pin_copy_seg(media_fd, g);
+	}
+	return 0;
+}
+
 const struct pin_backend_ops pin_mock_ops = {
 	.open = mock_open,
 	.close = mock_close,
 	.map = mock_map,
 	.unmap = mock_unmap,
 	.info = mock_info,
+	.dma_rw = mock_dma_rw,
 };

@@ -355,11 +355,10 @@ static int snapshot(struct validate *v, struct err *e)
 				v->n.outside_devmap++;
 		}
 	}
-	/* PFNs read as 0 without CAP_SYS_ADMIN (Linux 4.2). */
-	if (zero_pfns && zero_pfns == v->total) {
+	/* PFNs read as 0 without CAP_SYS_ADMIN (Linux 4.2): frame stability and the devmap range
+	 * cannot be checked, which the report says (validation.skipped); presence still can. */
+	if (zero_pfns && zero_pfns == v->total)
 		v->pfn_hidden = true;
-		fail(v, "the target's pagemap hides PFNs from this process: run as root (CAP_SYS_ADMIN) so frames can be checked");
-	}
 	if (v->n.outside_devmap)
 		fail(v, "%" PRIu64 " pinned pages lie outside the device-dax physical ranges: they are not ZONE_DEVICE pages of the device",
 		     v->n.outside_devmap);
@@ -613,6 +612,19 @@ bool validate_verdict(const struct validate *v, char *reason, size_t len)
 	return !why;
 }
 
+bool validate_pfns_hidden(const struct validate *v)
+{
+	return v->pfn_hidden;
+}
+
+const char *validate_skipped(const struct validate *v)
+{
+	if (!v->pfn_hidden)
+		return NULL;
+	return v->devmap ? "frame stability and the devmap range check: the target's pagemap hides PFNs from a reader without CAP_SYS_ADMIN (pages were still checked present)"
+			 : "frame stability: the target's pagemap hides PFNs from a reader without CAP_SYS_ADMIN (pages were still checked present)";
+}
+
 int validate_fill_report(const struct validate *v, struct report *r)
 {
 	struct validate_counts n;
@@ -655,6 +667,9 @@ int validate_fill_report(const struct validate *v, struct report *r)
 		ret |= report_set_str(r, "validation.failure", reason);
 	if (v->note[0])
 		ret |= report_set_str(r, "validation.note", v->note);
+	ret |= report_set_bool(r, "validation.frames_checked", v->started && !v->pfn_hidden);
+	if (v->pfn_hidden)
+		ret |= report_set_str(r, "validation.skipped", validate_skipped(v));
 	ret |= report_set_double(r, "timing.pin_ms", n.pin_ms);
 	ret |= report_set_double(r, "timing.unpin_ms", n.unpin_ms);
 	return ret ? -EINVAL : 0;

@@ -118,8 +118,14 @@ int validate_finish(struct validate *v, struct err *e);	/* = validate_release_ch
 /* Writes pinning.*, validation.* and timing.pin_ms / timing.unpin_ms. */
 int validate_fill_report(const struct validate *v, struct report *r);
 
-/* True when every check held; otherwise reason gets one line naming the first failure. */
+/* True when every check held; otherwise reason gets one line naming the first failure. A
+ * check that could not run for lack of privilege is not a failure: see validate_skipped. */
 bool validate_verdict(const struct validate *v, char *reason, size_t len);
+
+/* Without CAP_SYS_ADMIN the target's pagemap reads PFN 0 for every page (Linux 4.2): true
+ * then, and validate_skipped names the checks that could not run (NULL when none). */
+bool validate_pfns_hidden(const struct validate *v);
+const char *validate_skipped(const struct validate *v);
 
 /* Counters for tests and summaries. */
 struct validate_counts {

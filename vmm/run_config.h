@@ -44,6 +44,7 @@ struct run_config {
 					 * GiB each on io_uring); 0 = the CPU count */
 	const char *devices[RUN_MAX_DEVICES];	/* vfio-pci devices to pass through ("DDDD:BB:DD.F") */
 	unsigned nr_devices;
+	bool seccomp;			/* vCPU and DMA queue threads run under a syscall filter */
 };
 
 #endif

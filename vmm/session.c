@@ -6,7 +6,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/thread_filter.h"
 #include "devices/ctl.h"
+#include "guest/abi.h"
 #include "vmm/session.h"
 #include "vmm/session_guard.h"
 #include "vmm/session_pci.h"
@@ -175,6 +177,11 @@ static int stage_vcpus(struct run_session *s, struct err *e)
 	s->shared.guest = s->guest;
 	s->shared.ignore_unclaimed_pio = s->guest_ops->ignore_unclaimed_pio;
 	s->shared.hlt_is_idle = s->guest_ops->hlt_is_idle;
+	/* The vCPU filter allows what the built-in guest's exits need (KVM_RUN, KVM_GET_REGS);
+	 * a Linux guest's vCPU threads also write the console, inject interrupts and proxy VFIO
+	 * config space, which that allowlist does not cover yet: no filter for them. */
+	s->shared.seccomp = s->cfg->seccomp && !s->cfg->kernel;
+	s->shared.refuse_unclaimed = s->cfg->guest_flags & GUEST_F_HOSTILE;
 	for (unsigned i = 0; i < s->cfg->cpus; i++) {
 		int ret = vcpu_create(&s->vcpus[i], &s->vm, i, &s->shared, e);
 
@@ -197,8 +204,10 @@ static void stop_vcpus(struct run_session *s)
 static void undo_vcpus(struct run_session *s)
 {
 	stop_vcpus(s);
-	for (unsigned i = 0; i < s->nr_vcpus; i++)
+	for (unsigned i = 0; i < s->nr_vcpus; i++) {
 		s->vcpu_ends[i] = atomic_load(&s->vcpus[i].end);
+		s->refused_io += atomic_load(&s->vcpus[i].refused);
+	}
 	for (unsigned i = s->nr_vcpus; i > 0; i--)
 		vcpu_destroy(&s->vcpus[i - 1]);
 	s->nr_vcpus = 0;
@@ -406,6 +415,18 @@ void session_finish(struct run_session *s)
 		note(s->found.device, dev);
 	}
 	session_guard_judge(s);	/* the device went under the pins: that is the run's first cause */
+	/* Host memory right next to guest RAM: untouched while every device access stayed in
+	 * the pinned mappings (looked at before the backing goes). */
+	if (s->backing.host && backing_guard_check(&s->backing, &s->guard_violations) == 0) {
+		s->guard_checked = true;
+		if (s->guard_violations) {
+			char why[SESSION_REASON_BYTES];
+
+			snprintf(why, sizeof(why), "%llu guard pages next to guest RAM were touched or unprotected: an access strayed outside the pinned mappings",
+				 (unsigned long long)s->guard_violations);
+			note(s->found.device, why);
+		}
+	}
 	unwind(s);	/* unpinning runs the release check */
 	if (ran && s->report) {
 		session_pin_collect(s, s->report);
@@ -416,5 +437,18 @@ void session_finish(struct run_session *s)
 	session_pci_free(s);
 	session_pin_free(s);
 	session_guard_free(s);
+	if (s->cfg->seccomp) {
+		struct thread_filter_violations v;
+
+		thread_filter_get_violations(&v);
+		if (v.count) {
+			char name[64], why[SESSION_REASON_BYTES];
+
+			thread_filter_syscall_name(v.first_syscall, name, sizeof(name));
+			snprintf(why, sizeof(why), "seccomp: a %s thread made the forbidden system call %s (%llu refused in all); it was refused, not run",
+				 v.first_role, name, (unsigned long long)v.count);
+			note(s->found.live, why);
+		}
+	}
 	s->failed = !run_judge(&s->found, s->reason, sizeof(s->reason));
 }

@@ -92,6 +92,10 @@ struct run_session {
 	unsigned nr_vcpus;		/* vCPUs created (and to destroy) */
 	int vcpu_ends[SESSION_MAX_VCPUS];	/* enum vcpu_end of each, kept after they are destroyed */
 
+	uint64_t refused_io;		/* guest accesses no device claims, refused (hostile guest) */
+	bool guard_checked;		/* backing_guard_check ran before the backing was closed */
+	uint64_t guard_violations;	/* guard pages around guest RAM found touched */
+
 	unsigned stages_done;		/* setup stages that succeeded (to undo) */
 	struct run_timing t;
 	struct run_findings found;

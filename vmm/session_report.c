@@ -3,11 +3,45 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "common/thread_filter.h"
+#include "guest/abi.h"
 #include "vmm/session.h"
 
 static double ms_between(uint64_t from_ns, uint64_t to_ns)
 {
 	return from_ns && to_ns >= from_ns ? (double)(to_ns - from_ns) / 1e6 : 0.0;
+}
+
+static uint64_t key_u64(const struct report *r, const char *key)
+{
+	uint64_t v = 0;
+
+	report_get_u64(r, key, &v);
+	return v;
+}
+
+/* The hostile guest's attack, counted where each part refused it, and whether the host came
+ * through intact (the verdict: the VMM served every vCPU to the end, no guard page touched,
+ * pins validated, no forbidden system call). */
+static int session_hostile_keys(struct run_session *s, struct report *r, double run_s)
+{
+	uint64_t dma = key_u64(r, "dma.iommu_faults") + key_u64(r, "dma.bad_ops") + key_u64(r, "dma.bad_lens") +
+		       key_u64(r, "dma.media_range_errors") + key_u64(r, "dma.ring_errors");
+	uint64_t ctl = key_u64(r, "guest.ctl_bad_writes");
+	uint64_t total = s->refused_io + dma + ctl;
+	int ret = 0;
+
+	ret |= report_set_u64(r, "hostile.refused_accesses", total);
+	ret |= report_set_double(r, "hostile.refused_per_s", run_s > 0 ? (double)total / run_s : 0.0);
+	ret |= report_set_u64(r, "hostile.unclaimed_io", s->refused_io);
+	ret |= report_set_u64(r, "hostile.ctl_bad_writes", ctl);
+	ret |= report_set_u64(r, "hostile.dma_refused", dma);
+	ret |= report_set_u64(r, "hostile.dma_transfers", key_u64(r, "dma.transfers"));
+	ret |= report_set_u64(r, "hostile.exceptions", key_u64(r, "guest.exceptions_survived"));
+	ret |= report_set_u64(r, "hostile.guard_violations", s->guard_violations);
+	ret |= report_set_bool(r, "hostile.guard_checked", s->guard_checked);
+	ret |= report_set_bool(r, "hostile.host_intact", !s->failed && s->guard_checked && !s->guard_violations);
+	return ret;
 }
 
 int session_fill_report(struct run_session *s, struct report *r)
@@ -75,6 +109,27 @@ int session_fill_report(struct run_session *s, struct report *r)
 		}
 		ret |= report_set_str(r, "guest.unclaimed_ports", ports);
 	}
+	{
+		struct thread_filter_violations v;
+		char name[64] = "";
+
+		thread_filter_get_violations(&v);
+		ret |= report_set_bool(r, "security.seccomp", s->shared.seccomp);
+		if (s->cfg->seccomp && !s->shared.seccomp)
+			ret |= report_set_str(r, "security.seccomp_off_because", "no vCPU allowlist for Linux guests yet");
+		ret |= report_set_u64(r, "security.seccomp_violations", v.count);
+		if (v.count) {
+			thread_filter_syscall_name(v.first_syscall, name, sizeof(name));
+			ret |= report_set_str(r, "security.seccomp_first_syscall", name);
+			ret |= report_set_str(r, "security.seccomp_first_thread", v.first_role);
+		}
+	}
+	if (s->guard_checked) {
+		ret |= report_set_u64(r, "memory.guard_bytes", s->backing.guard_bytes ? s->backing.guard_bytes : BACKING_GUARD_BYTES);
+		ret |= report_set_u64(r, "memory.guard_violations", s->guard_violations);
+	}
+	if (s->cfg->guest_flags & GUEST_F_HOSTILE)
+		ret |= session_hostile_keys(s, r, run_s);
 	report_get_u64(r, "guest.verified_bytes", &verified);
 	ret |= report_set_double(r, "guest.verified_bytes_per_s", run_s > 0 ? (double)verified / run_s : 0.0);
 	ret |= report_set_double(r, "timing.launch_to_first_insn_ms",

@@ -96,6 +96,7 @@ static int stress_create_devices(struct guest *g, const struct guest_machine *m,
 		.vm_fd = m->vm->vm_fd,
 		.verify_writes = true,
 		.fault_permille = DMA_DEFAULT_FAULT_PERMILLE,
+		.seccomp = cfg->seccomp,
 	};
 	int ret;
 

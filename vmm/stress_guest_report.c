@@ -15,6 +15,7 @@ struct stress_totals {
 	uint64_t first_mismatch_gpa;
 	uint64_t guest_failures;	/* CTL_DONE values */
 	uint64_t bad_writes;
+	uint64_t exceptions_survived;	/* hostile guest */
 	uint64_t min_passes;		/* completed passes of the slowest vCPU */
 	unsigned done_cpus;
 	int exc_cpu;			/* first vCPU with an exception, -1 */
@@ -39,6 +40,7 @@ static void stress_totals(struct guest *g, struct stress_totals *t)
 		t->mismatches += st.mismatches;
 		t->guest_failures += st.done_failures;
 		t->bad_writes += st.bad_writes;
+		t->exceptions_survived += st.exceptions_survived;
 		t->done_cpus += st.done;
 		if (per_cpu && st.progress_bytes / per_cpu < t->min_passes)
 			t->min_passes = st.progress_bytes / per_cpu;
@@ -66,6 +68,32 @@ static void stress_judge(const struct stress_totals *t, unsigned nr_cpus, char *
 		snprintf(why, len, "only %u of %u vCPUs finished their passes", t->done_cpus, nr_cpus);
 }
 
+/* The hostile guest's own verdict: its garbage is refused, not a failure; every vCPU must
+ * still have been served to the end. */
+static void hostile_judge(const struct stress_totals *t, unsigned nr_cpus, char *why, size_t len)
+{
+	why[0] = '\0';
+	if (t->done_cpus < nr_cpus)
+		snprintf(why, len, "only %u of %u hostile vCPUs were served to the end", t->done_cpus, nr_cpus);
+}
+
+/* The DMA engine under attack: refusals are expected; a media error is not (a device copy
+ * that failed: a stray host address would surface as EFAULT here), nor a fence or a queue
+ * thread that could not filter its system calls. */
+static void hostile_dma_judge(struct dma_engine *dma, char *why, size_t len)
+{
+	struct dma_stats s;
+	char v[384];
+
+	why[0] = '\0';
+	dma_engine_get_stats(dma, &s);
+	if (s.media_errors)
+		snprintf(why, len, "DMA under attack: %" PRIu64 " media errors (a device copy failed)", s.media_errors);
+	else if (!dma_engine_verdict_ok(dma, v, sizeof(v)) &&
+		 (dma_engine_fenced(dma, NULL) || strstr(v, "system call filter")))
+		snprintf(why, len, "DMA under attack: %s", v);
+}
+
 static int stress_keys(struct guest *g, struct report *r, const struct stress_totals *t)
 {
 	const struct guest_params *p = stress_guest_params(g);
@@ -79,6 +107,11 @@ static int stress_keys(struct guest *g, struct report *r, const struct stress_to
 	if (t->mismatches)
 		ret |= report_set_u64(r, "guest.first_mismatch_gpa", t->first_mismatch_gpa);
 	ret |= report_set_u64(r, "guest.vcpus_done", t->done_cpus);
+	ret |= report_set_u64(r, "guest.ctl_bad_writes", t->bad_writes);
+	if (p && (p->flags & GUEST_F_HOSTILE)) {
+		ret |= report_set_str(r, "guest.workload", "hostile");
+		ret |= report_set_u64(r, "guest.exceptions_survived", t->exceptions_survived);
+	}
 	for (unsigned i = 0; p && i < stress_guest_cpus(g); i++) {
 		char key[48];
 
@@ -110,7 +143,10 @@ int stress_guest_collect(struct guest *g, const struct guest_machine *m, struct 
 	if (!stress_guest_ctl(g))
 		return report_set_str(r, "guest.kind", "stress");
 	stress_totals(g, &t);
-	stress_judge(&t, stress_guest_cpus(g), guest_failure, len);
+	if (p && (p->flags & GUEST_F_HOSTILE))
+		hostile_judge(&t, stress_guest_cpus(g), guest_failure, len);
+	else
+		stress_judge(&t, stress_guest_cpus(g), guest_failure, len);
 	ret = stress_keys(g, r, &t);
 	device_failure[0] = '\0';
 	if (!dma) {
@@ -128,6 +164,10 @@ int stress_guest_collect(struct guest *g, const struct guest_machine *m, struct 
 	}
 	if (p)
 		ret |= report_set_u64(r, "dma.area_bytes", p->dma_area_bytes);
+	if (p && (p->flags & GUEST_F_HOSTILE)) {
+		hostile_dma_judge(dma, device_failure, len);
+		return ret;
+	}
 	{
 		char why[384];
 

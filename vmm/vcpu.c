@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "common/thread_filter.h"
 #include "vmm/vcpu.h"
 
 /* The signal that kicks a vCPU thread out of KVM_RUN; its handler does nothing. */
@@ -110,10 +111,13 @@ static bool vcpu_handle_io(struct vcpu *v)
 		int ret = bus_dispatch(v->shared->bus, BUS_PIO, v->index, run->io.port, data,
 				       run->io.size, is_write);
 
-		if (ret == -ENOENT && v->shared->ignore_unclaimed_pio) {
+		if (ret == -ENOENT && (v->shared->ignore_unclaimed_pio || v->shared->refuse_unclaimed)) {
 			if (!is_write)
-				memset(data, 0xff, run->io.size);
-			vcpu_count_unclaimed(v->shared, run->io.port);
+				memset(data, 0xff, run->io.size);	/* like an empty bus */
+			if (v->shared->refuse_unclaimed)
+				atomic_fetch_add(&v->refused, 1);
+			else
+				vcpu_count_unclaimed(v->shared, run->io.port);
 			continue;
 		}
 		if (ret == -ENOENT) {
@@ -136,6 +140,12 @@ static bool vcpu_handle_mmio(struct vcpu *v)
 	int ret = bus_dispatch(v->shared->bus, BUS_MMIO, v->index, run->mmio.phys_addr,
 			       run->mmio.data, run->mmio.len, run->mmio.is_write);
 
+	if (ret == -ENOENT && v->shared->refuse_unclaimed) {
+		atomic_fetch_add(&v->refused, 1);
+		if (!run->mmio.is_write)
+			memset(run->mmio.data, 0xff, sizeof(run->mmio.data));	/* like an empty bus */
+		return true;
+	}
 	if (ret == -ENOENT) {
 		vcpu_fail(v, VCPU_END_ERROR, "guest %s of unregistered address 0x%llx at RIP 0x%" PRIx64,
 			  run->mmio.is_write ? "write" : "read", (unsigned long long)run->mmio.phys_addr,
@@ -148,6 +158,22 @@ static bool vcpu_handle_mmio(struct vcpu *v)
 		return false;
 	}
 	return true;
+}
+
+/* What a vCPU thread does after set-up: KVM_RUN and KVM_GET_REGS (an error's RIP) on its own
+ * fd, and what device handlers do on it (doorbell eventfd and console writes, locks, clock:
+ * the base set). No open, no socket, no exec, no other ioctl. */
+static int vcpu_filter(struct vcpu *v)
+{
+	static const unsigned long ioctls[] = { KVM_RUN, KVM_GET_REGS };
+	const struct thread_filter f = { .role = "vCPU", .ioctls = ioctls,
+					 .nr_ioctls = sizeof(ioctls) / sizeof(ioctls[0]) };
+	struct err e = { 0 };
+	int ret = thread_filter_install(&f, &e);
+
+	if (ret)
+		vcpu_fail(v, VCPU_END_ERROR, "%s", e.msg);
+	return ret;
 }
 
 static void *vcpu_thread(void *arg)
@@ -164,6 +190,10 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (v->shared->seccomp && vcpu_filter(v)) {
+		atomic_fetch_add(&v->shared->ended, 1);
+		return NULL;
+	}
 
 	while (atomic_load(&v->end) == VCPU_RUNNING) {
 		if (atomic_load(&v->shared->stop)) {

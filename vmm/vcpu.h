@@ -49,6 +49,9 @@ struct vcpu_shared {
 		_Atomic uint32_t port_plus_1;
 		atomic_ulong count;
 	} unclaimed[VCPU_PORT_STATS];
+	bool seccomp;		/* each vCPU thread filters its system calls (common/thread_filter.h) */
+	bool refuse_unclaimed;	/* hostile guest: an access no device claims is refused and counted
+				 * (reads return all ones), not the end of the vCPU */
 	atomic_bool stop;	/* set by the VMM: leave KVM_RUN and end */
 	atomic_uint ended;	/* vCPU threads that have ended */
 };
@@ -64,6 +67,7 @@ struct vcpu {
 	_Atomic int end;		/* enum vcpu_end, written once by the thread */
 	char why[256];			/* for VCPU_END_SHUTDOWN / VCPU_END_ERROR: what happened */
 	uint64_t exits;			/* VM exits handled */
+	_Atomic uint64_t refused;	/* accesses no device claims (refuse_unclaimed) */
 };
 
 int vcpu_create(struct vcpu *v, const struct vm *vm, unsigned index, struct vcpu_shared *shared,

@@ -144,17 +144,26 @@ def main():
         if rc == 0:
             passed += 1
             print('ok    %-32s %5.1f s' % (t['name'], secs))
+            for line in out.splitlines():	# what a passing test measured
+                if line.startswith('MEASURE ') or line.startswith('hostile: '):
+                    print('      | ' + line)
         else:
             failed += 1
             print('FAIL  %-32s %5.1f s  %s' % (t['name'], secs,
                   'skipped (77): the lab lacks nothing the suite needs' if rc == 77 else 'exit %s' % rc))
-            for line in out.strip().splitlines()[-8:]:
+            lines = out.strip().splitlines()
+            # The first lines say why (the check's message, daxvm's reason), the last ones where.
+            for line in (lines if len(lines) <= 14 else lines[:4] + ['...'] + lines[-9:]):
                 print('      | ' + line)
         sys.stdout.flush()
-        # Progress on the lab's console too: a hung test shows which one it was.
+        # Progress on the lab's console too: a hung test shows which one it was, and a failure's
+        # last lines survive a lab guest that hangs later (the results file would be lost).
         try:
             with open('/dev/kmsg', 'w') as k:
                 k.write('<3>daxvm-lab kvm_suite: %s %s %.1f s\n' % (t['name'], 'ok' if rc == 0 else 'FAIL', secs))
+                if rc != 0:
+                    for line in out.strip().splitlines()[-8:]:
+                        k.write('<3>daxvm-lab kvm_suite: %s | %s\n' % (t['name'], line[:400]))
         except OSError:
             pass
     shutil.rmtree(base, ignore_errors=True)

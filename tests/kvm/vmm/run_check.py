@@ -39,7 +39,8 @@ def run(args, timeout=60, report=True, **kw):
     try:
         path = os.path.join(d, 'report.json')
         cmd = [DAXVM, 'run'] + args + (['--report', path] if report else [])
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+        # errors='replace': a guest may print any bytes on its console (the hostile one does).
+        p = subprocess.run(cmd, capture_output=True, text=True, errors='replace', timeout=timeout, **kw)
         rep = None
         if os.path.exists(path):
             with open(path) as f:
@@ -177,6 +178,33 @@ def case_corrupt():
     check(get(rep, 'guest.first_mismatch_gpa') == want,
           'first_mismatch_gpa 0x%x, want 0x%x' % (get(rep, 'guest.first_mismatch_gpa'), want))
     check(get(rep, 'guest.vcpus_done') == 2, 'the run should still end normally')
+
+
+def case_hostile():
+    """Every vCPU attacks the VMM for the whole run (--inject hostile): the host must come
+    through intact, with each kind of attack seen and refused where it should be."""
+    rc, out, err, rep, files = run(['--mem', 'memfd', '--mem-size', '64M', '--duration', '2', '--inject',
+                                    'hostile', '--hang-timeout', str(5 * TIME_SCALE)], timeout=60 * TIME_SCALE)
+    check(rc == 0, 'exit %d, want 0; stderr: %s; stdout: %s' % (rc, err.strip(), out.strip()[-600:]))
+    check(rep is not None and get(rep, 'verdict') == 'PASS', 'verdict %s: %s' % (get(rep, 'verdict'), rep.get('reason')))
+    check(files == ['report.json'], 'leftover files: %s' % files)
+    h = get(rep, 'hostile')
+    check(h['host_intact'] is True and h['guard_checked'] is True and h['guard_violations'] == 0,
+          'host not intact: %s' % h)
+    for k in ('unclaimed_io', 'ctl_bad_writes', 'dma_refused', 'exceptions'):
+        check(h[k] > 0, 'hostile.%s is 0: that attack never happened or was not counted' % k)
+    check(h['refused_accesses'] == h['unclaimed_io'] + h['ctl_bad_writes'] + h['dma_refused'],
+          'refused accesses do not add up: %s' % h)
+    check(get(rep, 'guest.vcpus_done') == 2, 'a hostile vCPU was not served to the end')
+    check(get(rep, 'security.seccomp') is True and get(rep, 'security.seccomp_violations') == 0,
+          'seccomp: %s' % get(rep, 'security'))
+    check(get(rep, 'pinning.leaked_pins') == 0 and get(rep, 'validation.pfn_changes') == 0, 'pins not intact')
+    check(get(rep, 'dma.media_errors') == 0, 'DMA media errors under attack')
+    print('MEASURE hostile_refused_per_s %.0f' % h['refused_per_s'])
+    print('MEASURE hostile_guard_violations %d' % h['guard_violations'])
+    print('hostile: %d refused accesses (%.0f/s: %d unclaimed MMIO, %d control, %d DMA), %d exceptions survived, '
+          '%d DMA transfers served, guard violations %d' % (h['refused_accesses'], h['refused_per_s'], h['unclaimed_io'],
+          h['ctl_bad_writes'], h['dma_refused'], h['exceptions'], h['dma_transfers'], h['guard_violations']))
 
 
 def case_hang():

@@ -101,7 +101,7 @@ int main(void)
 	err_reset(&e);
 	expect_error(PARSE(&o, &e, "--pin", "dma"), &e, "not a pinning backend");
 	err_reset(&e);
-	expect_error(PARSE(&o, &e, "--inject", "nmi"), &e, "ud, triple-fault, bad-mmio, hang or corrupt");
+	expect_error(PARSE(&o, &e, "--inject", "nmi"), &e, "ud, triple-fault, bad-mmio, hang, corrupt or hostile");
 	err_reset(&e);
 	expect_error(PARSE(&o, &e, "--inject", "ud", "--inject", "triple-fault"), &e, "one fault");
 

@@ -3,12 +3,16 @@
  * at its guest-physical addresses (identity IOVA) around 1 GiB. Checks that the guest's
  * injected faults equal the device's IOMMU faults, nothing fails, and that corrupting the
  * media makes the guest report exactly the descriptors that read it.
- * argv[1]: "mock" (suite unit) or "io_uring" (suite kvm: real pins, kernel copies). */
+ * argv[1]: "mock" (suite unit) or "io_uring" (suite kvm: real pins, kernel copies);
+ * argv[2] "seccomp": the queue threads run under their system call filter, and no call of
+ * theirs may be refused. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <sys/mman.h>
+
+#include "common/thread_filter.h"
 
 #include "common/report.h"
 #include "devices/bus.h"
@@ -93,7 +97,8 @@ int main(int argc, char **argv)
 {
 	bool uring = argc > 1 && strcmp(argv[1], "io_uring") == 0;
 	struct pin_options po = { .backend = uring ? PIN_IO_URING : PIN_MOCK };
-	struct dma_config cfg = { .nr_queues = 2, .vm_fd = -1, .verify_writes = true, .fault_permille = 50 };
+	struct dma_config cfg = { .nr_queues = 2, .vm_fd = -1, .verify_writes = true, .fault_permille = 50,
+				  .seccomp = argc > 2 && strcmp(argv[2], "seccomp") == 0 };
 	struct pin_container *pins;
 	struct dma_engine *dma;
 	struct err e = { 0 };
@@ -142,6 +147,25 @@ int main(int argc, char **argv)
 	TEST_ASSERT(injected > 0 && injected == faults, "faults injected %" PRIu64 " == IOMMU faults %" PRIu64,
 		    injected, faults);
 	TEST_ASSERT(s.transfers > 100 && s.ring_faults == 0, "transfers %" PRIu64, s.transfers);
+	if (cfg.seccomp) {
+		struct thread_filter_violations v;
+		char name[64] = "";
+
+		thread_filter_get_violations(&v);
+		if (v.count)
+			thread_filter_syscall_name(v.first_syscall, name, sizeof(name));
+		TEST_ASSERT(v.count == 0, "%" PRIu64 " system calls of the %s threads refused, the first %s",
+			    v.count, v.first_role, name);
+		{
+			struct report *r = report_new();
+			bool on = false;
+
+			TEST_ASSERT(r && dma_engine_fill_report(dma, r) == 0 && report_get_bool(r, "dma.seccomp", &on) && on,
+				    "dma.seccomp true in the report");
+			report_free(r);
+		}
+		printf("seccomp: the queue threads ran under their filter, 0 calls refused\n");
+	}
 
 	/* Phase 2: wreck the media's read region; every media->RAM the guest does must fail. */
 	{

@@ -1,0 +1,125 @@
+/* Per-thread seccomp filters and the SIGSYS handler that turns a refused call into -EPERM and
+ * a counted violation (see thread_filter.h for why TRAP rather than KILL_THREAD). */
+#include <errno.h>
+#include <pthread.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <ucontext.h>
+
+#include "common/thread_filter.h"
+
+static __thread const char *filter_role;	/* the calling thread's role, for the handler */
+static uint64_t violations;			/* atomics: written from the signal handler */
+static int first_syscall = -1;
+static const char *first_role;
+
+/* What any thread of this program may do whatever its job: locks, time, its own signals and
+ * exit, memory management (malloc arenas, thread stacks; the sanitizers' runtime), writes to
+ * the console or a log, and the stdio probes of an output stream (fstat, TCGETS). */
+static const int base_syscalls[] = {
+	SCMP_SYS(futex), SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(rt_sigreturn),
+	SCMP_SYS(rt_sigprocmask), SCMP_SYS(sigaltstack), SCMP_SYS(restart_syscall),
+	SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep), SCMP_SYS(gettid),
+	SCMP_SYS(getpid), SCMP_SYS(tgkill), SCMP_SYS(madvise), SCMP_SYS(munmap), SCMP_SYS(mmap),
+	SCMP_SYS(mprotect), SCMP_SYS(brk), SCMP_SYS(sched_yield), SCMP_SYS(write),
+	SCMP_SYS(fstat), SCMP_SYS(newfstatat),
+};
+
+static void on_sigsys(int sig, siginfo_t *si, void *ctx)
+{
+	ucontext_t *uc = ctx;
+	int none = -1;
+
+	(void)sig;
+	__atomic_fetch_add(&violations, 1, __ATOMIC_RELAXED);
+	if (__atomic_compare_exchange_n(&first_syscall, &none, si->si_syscall, false,
+					__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		__atomic_store_n(&first_role, filter_role ? filter_role : "unnamed", __ATOMIC_RELEASE);
+	/* The refused call returns -EPERM to its caller (x86-64: the result is in RAX). */
+	uc->uc_mcontext.gregs[REG_RAX] = -EPERM;
+}
+
+static int handler_ret;
+
+static void install_handler(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_sigsys;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	handler_ret = sigaction(SIGSYS, &sa, NULL) ? -errno : 0;
+}
+
+static int allow_ioctl(scmp_filter_ctx ctx, unsigned long request)
+{
+	struct scmp_arg_cmp cmp = { .arg = 1, .op = SCMP_CMP_EQ, .datum_a = request, .datum_b = 0 };
+
+	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, &cmp);
+}
+
+int thread_filter_install(const struct thread_filter *f, struct err *e)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	scmp_filter_ctx ctx;
+	sigset_t sys;
+	int ret = 0;
+
+	pthread_once(&once, install_handler);
+	if (handler_ret)
+		return err_set(e, handler_ret, "cannot install the SIGSYS handler for the %s thread filter: %s",
+			       f->role, strerror(-handler_ret));
+	ctx = seccomp_init(SCMP_ACT_TRAP);
+	if (!ctx)
+		return err_set(e, -ENOMEM, "seccomp_init failed for the %s thread filter", f->role);
+	for (size_t i = 0; !ret && i < sizeof(base_syscalls) / sizeof(base_syscalls[0]); i++)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, base_syscalls[i], 0);
+	for (size_t i = 0; !ret && i < f->nr_syscalls; i++)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, f->syscalls[i], 0);
+	/* ioctl only with the listed requests (the stdio terminal probe always). */
+	if (!ret)
+		ret = allow_ioctl(ctx, TCGETS);
+	for (size_t i = 0; !ret && i < f->nr_ioctls; i++)
+		ret = allow_ioctl(ctx, f->ioctls[i]);
+	if (ret) {
+		seccomp_release(ctx);
+		return err_set(e, ret, "building the %s thread filter failed: %s", f->role, strerror(-ret));
+	}
+	/* SIGSYS must reach the handler: a blocked SIGSYS would kill the process. */
+	sigemptyset(&sys);
+	sigaddset(&sys, SIGSYS);
+	pthread_sigmask(SIG_UNBLOCK, &sys, NULL);
+	filter_role = f->role;
+	/* libseccomp sets NO_NEW_PRIVS on this thread first (SCMP_FLTATR_CTL_NNP, on by default). */
+	ret = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (ret) {
+		filter_role = NULL;
+		return err_set(e, ret, "loading the %s thread filter failed: %s (seccomp needs Linux 3.5)",
+			       f->role, strerror(-ret));
+	}
+	return 0;
+}
+
+void thread_filter_get_violations(struct thread_filter_violations *v)
+{
+	v->count = __atomic_load_n(&violations, __ATOMIC_ACQUIRE);
+	v->first_syscall = __atomic_load_n(&first_syscall, __ATOMIC_ACQUIRE);
+	v->first_role = __atomic_load_n(&first_role, __ATOMIC_ACQUIRE);
+}
+
+void thread_filter_syscall_name(int nr, char *buf, size_t len)
+{
+	char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+
+	if (name)
+		snprintf(buf, len, "%s", name);
+	else
+		snprintf(buf, len, "syscall %d", nr);
+	free(name);
+}
