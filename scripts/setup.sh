@@ -8,7 +8,8 @@ build_dir=${1:-build}
 shift || true
 
 packages=(gcc meson ninja-build pkg-config liburing-dev libdaxctl-dev libndctl-dev linux-libc-dev
-          libcap-dev python3)
+          libcap-dev python3
+          libvirt-dev libxml2-dev)	# daxvm inspect: libvirt's C API (read-only) and the domain XML
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
