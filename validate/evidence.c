@@ -90,7 +90,8 @@ static void decide_attached(const struct validate_readings *r, struct validate_d
 	uint64_t own_kib = r->own_field && r->own_readable ? r->own_pinned_kib : 0;
 	uint64_t have = own_kib > r->own_not_pins_kib ? (own_kib - r->own_not_pins_kib) * 1024 : 0;
 	uint64_t need = r->expected_pins * unit;
-	uint64_t covered = have < need ? have : need, short_pages = (need - covered) / 4096;
+	uint64_t need_charged = need > r->uncharged_bytes ? need - r->uncharged_bytes : 0;
+	uint64_t covered = have < need_charged ? have : need_charged, short_pages = (need - covered) / 4096;
 
 	d->own_pinning_kib = (int64_t)own_kib;
 	d->vm_net_at_attach = (int64_t)(r->acq_pinned - r->rel_pinned);

@@ -42,6 +42,7 @@ struct validate_readings {
 					 * the release readings are taken after the process exited */
 	uint64_t own_not_pins_kib;	/* part of the own counter that is not pins (VmLck also counts
 					 * mlock: the sizes of the target's VM_LOCKED mappings) */
+	uint64_t uncharged_bytes;	/* bytes of the ranges pinned without charging the own counter */
 
 	bool released;			/* after-release readings below are set */
 	bool own_after_readable;

@@ -23,6 +23,7 @@
 struct seg {
 	uint64_t iova, vaddr, size, page_size;	/* the range (bytes) */
 	char label[VALIDATE_LABEL_MAX];
+	bool devmap;				/* its PFNs must lie in the devmap ranges */
 	size_t first;				/* index of its first page in snap[] */
 	size_t nr;				/* backing pages */
 };
@@ -257,6 +258,7 @@ static int add_seg(struct validate *v, const struct validate_range *r)
 	s->size = r->size;
 	s->page_size = r->page_size;
 	snprintf(s->label, sizeof(s->label), "%s", r->label);
+	s->devmap = v->devmap && !r->not_devmap;
 	s->first = v->total;
 	s->nr = (size_t)(((r->vaddr + r->size + r->page_size - 1) & ~(r->page_size - 1)) - s->vaddr) /
 		r->page_size;
@@ -304,6 +306,16 @@ static void compare(struct validate *v, const struct seg *s, size_t idx, size_t 
 	for (size_t i = 0; i < n; i++) {
 		uint64_t en = ent[i];
 
+		if (v->unpinned) {
+			/* Nothing pins these pages: the kernel may fault them in, move or reclaim them. */
+			uint64_t now = en & PAGEMAP_PRESENT ? pagemap_pfn(en) : SNAP_GONE;
+
+			if (now != v->snap[idx + i])
+				v->n.moved_unpinned++;
+			v->snap[idx + i] = now;
+			continue;
+		}
+
 		/* Compaction and NUMA balancing try to migrate even pinned pages: the PTE holds a
 		 * migration entry until the kernel sees the pin and restores it. Re-read for up to
 		 * 50 ms; back at the same frame is a refused migration, not a failure.
@@ -334,7 +346,7 @@ static void compare(struct validate *v, const struct seg *s, size_t idx, size_t 
 		if (!(en & PAGEMAP_PRESENT)) {
 			if (v->snap[idx + i] != SNAP_GONE) {
 				v->n.not_present++;
-				if (v->devmap)
+				if (s->devmap)
 					fail(v, "hazard: devdax page at 0x%" PRIx64 " vanished from the page tables "
 					     "under a live pin: the device was torn down (disabled or unbound) "
 					     "while pinned, and DMA may still reach memory the kernel took back",
@@ -375,7 +387,9 @@ static int snapshot(struct validate *v, struct err *e)
 			uint64_t en = v->snap[i];
 
 			v->snap[i] = pagemap_pfn(en);
-			if (!(en & PAGEMAP_PRESENT)) {
+			if (!(en & PAGEMAP_PRESENT) && v->unpinned) {
+				v->snap[i] = SNAP_GONE;	/* not faulted in yet: nothing pins it */
+			} else if (!(en & PAGEMAP_PRESENT)) {
 				v->n.not_present++;
 				fail(v, "pinned %s page at 0x%" PRIx64 " is not present at pin time",
 				     s->label[0] ? s->label : "guest", seg_addr(s, i));
@@ -383,7 +397,7 @@ static int snapshot(struct validate *v, struct err *e)
 			}
 			if (!v->snap[i] && (en & PAGEMAP_PRESENT))
 				zero_pfns++;
-			else if (v->devmap && (en & PAGEMAP_PRESENT) && !in_devmap(v, v->snap[i], s->page_size))
+			else if (s->devmap && (en & PAGEMAP_PRESENT) && !in_devmap(v, v->snap[i], s->page_size))
 				v->n.outside_devmap++;
 		}
 	}
@@ -462,6 +476,8 @@ static void *sampler(void *arg)
 			fail(v, "reading the target's pagemap failed during sampling");
 		v->n.samples++;
 	}
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &until);
+	v->n.sampler_cpu_ms = (double)until.tv_sec * 1e3 + (double)until.tv_nsec / 1e6;
 	pthread_mutex_unlock(&v->lock);
 	return NULL;
 }
@@ -484,6 +500,7 @@ static void apply_decision(struct validate *v)
 
 int validate_target_start(struct validate *v, const struct validate_target *t, struct err *e)
 {
+	struct timespec t0, t1;
 	struct vmstat_pins p;
 	int ret;
 
@@ -538,6 +555,7 @@ int validate_target_start(struct validate *v, const struct validate_target *t, s
 		v->rd.bookkeeping_pinned = t->bookkeeping_pins(t->bookkeeping_opaque);
 	v->rd.attached = t->attached && !v->began;
 	v->rd.own_not_pins_kib = t->own_not_pins_kib;
+	v->rd.uncharged_bytes = t->uncharged_bytes;
 	if (v->began || v->rd.attached) {
 		ret = rd_vmstat(v, &p, e);
 		if (ret)
@@ -555,9 +573,12 @@ int validate_target_start(struct validate *v, const struct validate_target *t, s
 		if (v->pm_fd < 0)
 			return v->pm_fd;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ret = snapshot(v, e);
 	if (ret)
 		return ret;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	v->n.snapshot_ms = ms_between(&t0, &t1);
 	v->started = true;
 	if (v->cfg.interval_ms) {
 		ret = pthread_create(&v->thread, NULL, sampler, v);
@@ -738,6 +759,8 @@ int validate_fill_report(const struct validate *v, struct report *r)
 		ret |= report_set_u64(r, "validation.moved_unpinned", n.moved_unpinned);
 	}
 	ret |= report_set_u64(r, "validation.interval_ms", v->cfg.interval_ms);
+	ret |= report_set_double(r, "validation.sampler_cpu_ms", n.sampler_cpu_ms);
+	ret |= report_set_double(r, "timing.snapshot_ms", n.snapshot_ms);
 	ret |= report_set_bool(r, "validation.passed", ok);
 	if (!ok)
 		ret |= report_set_str(r, "validation.failure", reason);

@@ -59,6 +59,7 @@ struct validate_range {
 	uint64_t page_size;	/* backing page size, bytes (the unit of the PFN check) */
 	uint64_t iova;		/* device address, for messages; the vaddr when there is none */
 	char label[VALIDATE_LABEL_MAX];	/* "ram0", "pmem0", ... for messages */
+	bool not_devmap;	/* a range of a devmap target that is not devdax: no range check */
 };
 
 struct validate_target {
@@ -80,6 +81,8 @@ struct validate_target {
 	 * but a page that moves is a note, not a failure. */
 	bool attached;
 	uint64_t own_not_pins_kib;	/* part of own_field that is not pins (VmLck counts mlock too) */
+	uint64_t uncharged_bytes;	/* bytes of the ranges the pin path pins without charging
+					 * own_field (VFIO type1: devdax pages, PG_reserved) */
 	const char *pin_path;		/* report: pinning.backend ("io_uring", "vfio", ...) */
 	const char *pin_path_why;	/* report: pinning.backend_why */
 	const struct validate_sources *src;	/* NULL: the real /proc files */
@@ -152,6 +155,8 @@ struct validate_counts {
 	uint64_t transient_unmapped;	/* pages briefly not present that came back at the same PFN
 					 * (a migration the kernel refused because of the pin) */
 	double pin_ms, unpin_ms;
+	double snapshot_ms;		/* the PFN snapshot of every page at start, ms */
+	double sampler_cpu_ms;		/* CPU time the sampler thread used (its cost), ms */
 	bool target_exited;		/* the target's memory went away while it was watched */
 	uint64_t unmapped_by_target;	/* pages not present because the target unmapped them itself */
 	uint64_t moved_unpinned;	/* pages that moved in ranges nothing pins (not a failure) */
