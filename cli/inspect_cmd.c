@@ -18,6 +18,8 @@
 #include "cli/commands.h"
 #include "cli/inspect_options.h"
 #include "cli/inspect_report.h"
+#include "cli/pin_check_options.h"
+#include "cli/run_options.h"
 
 static volatile sig_atomic_t stop_signal;
 
@@ -67,6 +69,27 @@ static int find_domain(const struct inspect_options *o, struct inspect_domain *d
 		snprintf(e->msg + strlen(e->msg), sizeof(e->msg) - strlen(e->msg),
 			 " (domain '%s'): run inspect on the host the domain runs on", o->domain);
 	return ret;
+}
+
+/* A daxvm target's command line, read with daxvm's own option tables. */
+static int daxvm_config(const struct inspect_process *p, struct inspect_config *cfg, struct err *e)
+{
+	struct run_options ro;
+	struct pin_check_options po;
+	int ret;
+
+	if (!strcmp(p->argv[1], "run")) {
+		ret = run_options_parse(p->argc - 1, (char **)p->argv + 1, &ro, e);
+		if (!ret)
+			inspect_daxvm_config("run", ro.cfg.mem, ro.cfg.mem_size, ro.cfg.pin_name, ro.cfg.vfio, cfg);
+	} else {
+		ret = pin_check_options_parse(p->argc - 1, (char **)p->argv + 1, &po, e);
+		if (!ret)
+			inspect_daxvm_config("pin-check", po.mem, po.mem_size, pin_backend_name(po.backend), po.vfio, cfg);
+	}
+	if (ret)
+		return err_replace(e, ret, "its daxvm %s command line does not parse: %.400s", p->argv[1], e->msg);
+	return 0;
 }
 
 /* Watches until the duration ends, the process exits or a signal comes. Returns true when
@@ -159,8 +182,7 @@ int cmd_inspect(int argc, char **argv)
 		fprintf(stderr, "daxvm inspect: %s%s\n", e.msg, o.pid && e.code == -ESRCH ? " (check --pid)" : "");
 		goto out;
 	}
-	ret = p.vmm == INSPECT_VMM_QEMU ? inspect_qemu_cmdline(p.argc, p.argv, &cfg, &e)
-					: inspect_daxvm_cmdline(p.argc, p.argv, &cfg, &e);
+	ret = p.vmm == INSPECT_VMM_QEMU ? inspect_qemu_cmdline(p.argc, p.argv, &cfg, &e) : daxvm_config(&p, &cfg, &e);
 	if (!ret)
 		ret = proc_vmas_read(p.pid, &vmas, &e);
 	if (!ret)

@@ -1,55 +1,30 @@
-/* A daxvm run / pin-check command line as a configuration: its backing (--mem, --mem-size)
- * and pin path (--pin, --vfio). daxvm names its memfd "daxvm-guest-ram". */
+/* A daxvm run / pin-check as a configuration: its backing (path, memfd, memfd-huge, anon or
+ * automatic), its size and pin path. The command line itself is read by cli/ with daxvm's own
+ * option tables (only cli/ speaks in flags). daxvm names its memfd "daxvm-guest-ram". */
 #include "inspect/vmm_config.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "common/size.h"
-
-/* "--opt VALUE" or "--opt=VALUE" at argv[*i]; NULL when argv[*i] is not opt. */
-static const char *value_of(int argc, char *const *argv, int *i, const char *opt)
-{
-	size_t n = strlen(opt);
-
-	if (strncmp(argv[*i], opt, n))
-		return NULL;
-	if (argv[*i][n] == '=')
-		return argv[*i] + n + 1;
-	if (argv[*i][n] || *i + 1 >= argc)
-		return NULL;
-	return argv[++*i];
-}
-
-int inspect_daxvm_cmdline(int argc, char *const *argv, struct inspect_config *c, struct err *e)
+void inspect_daxvm_config(const char *command, const char *mem, uint64_t mem_size, const char *pin,
+			  const char *vfio, struct inspect_config *c)
 {
 	struct inspect_mem *m = &c->mem[0];
-	const char *mem = NULL, *v;
 
 	memset(c, 0, sizeof(*c));
 	c->vmm = INSPECT_VMM_DAXVM;
 	c->mem_lock = -1;
 	c->nr_mem = 1;
 	m->role = INSPECT_ROLE_RAM;
+	m->size = mem_size;
 	m->share = -1;
 	m->hugepages = -1;
 	m->pmem = -1;
-	snprintf(c->pin, sizeof(c->pin), "auto");
-	for (int i = 2; i < argc; i++) {
-		if ((v = value_of(argc, argv, &i, "--mem-size"))) {
-			if (size_parse(v, &m->size))
-				return err_set(e, -EINVAL, "daxvm's --mem-size '%s' is not a size", v);
-		} else if ((v = value_of(argc, argv, &i, "--mem"))) {
-			mem = v;
-		} else if ((v = value_of(argc, argv, &i, "--pin"))) {
-			snprintf(c->pin, sizeof(c->pin), "%s", v);
-		} else if ((v = value_of(argc, argv, &i, "--vfio")) && c->nr_vfio < INSPECT_MAX_VFIO) {
-			snprintf(c->vfio[c->nr_vfio++], sizeof(c->vfio[0]), "%s", v);
-		}
-	}
+	snprintf(c->pin, sizeof(c->pin), "%s", pin ? pin : "auto");
+	if (vfio)
+		snprintf(c->vfio[c->nr_vfio++], sizeof(c->vfio[0]), "%s", vfio);
 	snprintf(m->id, sizeof(m->id), "guest");
-	snprintf(m->origin, sizeof(m->origin), "daxvm %s --mem %s", argv[1], mem ? mem : "(automatic)");
+	snprintf(m->origin, sizeof(m->origin), "daxvm %s, guest RAM on %.200s", command, mem ? mem : "the automatic choice");
 	if (!mem) {
 		m->source = INSPECT_SRC_ANY;
 	} else if (!strcmp(mem, "anon")) {
@@ -65,5 +40,4 @@ int inspect_daxvm_cmdline(int argc, char *const *argv, struct inspect_config *c,
 		m->share = 1;
 		snprintf(m->path, sizeof(m->path), "%s", mem);
 	}
-	return 0;
 }

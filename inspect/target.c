@@ -277,8 +277,6 @@ int inspect_target_build(const struct inspect_process *p, const struct inspect_c
 		snprintf(f->path, sizeof(f->path), "%s", v->path);
 		f->vaddr = v->start;
 		f->size = v->end - v->start;
-		if (m->size && m->size < f->size)
-			f->size = m->size;
 		f->page_size = v->kernel_page_size;
 		f->shared = v->shared;
 		f->locked = v->locked;

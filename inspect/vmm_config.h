@@ -65,9 +65,11 @@ struct inspect_config {
  * -name, -uuid. Returns 0 or -EINVAL with a sentence naming the argument. */
 int inspect_qemu_cmdline(int argc, char *const *argv, struct inspect_config *c, struct err *e);
 
-/* Parses a daxvm run / pin-check argv (argv[0] daxvm, argv[1] the command): --mem,
- * --mem-size, --pin, --vfio. */
-int inspect_daxvm_cmdline(int argc, char *const *argv, struct inspect_config *c, struct err *e);
+/* A daxvm run or pin-check (command) as a configuration: mem is the backing as given (a
+ * path, "memfd", "memfd-huge", "anon", NULL automatic), mem_size bytes (0 the default), pin
+ * the backend as named, vfio the device or NULL. */
+void inspect_daxvm_config(const char *command, const char *mem, uint64_t mem_size, const char *pin,
+			  const char *vfio, struct inspect_config *c);
 
 const char *inspect_source_name(enum inspect_mem_source s);	/* "anonymous", "memfd", "file", "any" */
 const char *inspect_role_name(enum inspect_mem_role r);		/* "ram", "nvdimm", "other" */
