@@ -110,6 +110,8 @@ void inspect_summary(const struct report *r, FILE *out)
 		count_format(pages, a, sizeof(a)), u64(r, "validation.samples"), u64(r, "validation.pfn_changes"),
 		u64(r, "validation.not_present"), u64(r, "validation.outside_devmap"),
 		flag(r, "backing.devmap") ? "" : " (no devdax: range check n/a)", u64(r, "validation.unmapped_by_target"));
+	if (report_get_str(r, "validation.note"))
+		fprintf(out, "  note     %s\n", str(r, "validation.note", ""));
 	if (flag(r, "target.exited") && report_get_str(r, "pinning.backend"))
 		fprintf(out, "  exit     the process exited: nr_foll_pin_released +%" PRId64 " system-wide, %s pins not released\n",
 			i64(r, "pinning.vmstat_after_exit.released"), count_format(u64(r, "pinning.leaked_pins"), a, sizeof(a)));

@@ -120,6 +120,11 @@ static void decide_attached(const struct validate_readings *r, struct validate_d
 			 " pages are not charged to it (VFIO skips devdax pages) and the system-wide net "
 			 "of pins since boot (%" PRId64 ") covers them, whoever holds them", r->own_field ? r->own_field : "no own counter",
 			 covered / 1024, need / 1024, short_pages, d->vm_net_at_attach);
+		if ((uint64_t)d->vm_net_at_attach > short_pages)
+			snprintf(d->note, sizeof(d->note),
+				 "%" PRId64 " more pins are held system-wide than the target's uncharged %" PRIu64
+				 ": other processes' pins, or pins leaked before it was attached (VFIO type1 leaks "
+				 "devdax pins at every unmap)", d->vm_net_at_attach - (int64_t)short_pages, short_pages);
 		return;
 	}
 	d->evidence = VALIDATE_EV_NONE;
