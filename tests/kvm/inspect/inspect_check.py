@@ -7,6 +7,9 @@
             256 MiB memfd): inspect finds them all pinned, and after its exit all released.
   negative  a process that says it is QEMU with a shared memfd backend but maps it private:
             inspect must FAIL (exit 1) naming the mismatch.
+  domain    a libvirt domain (TCG, memfd RAM, shared) from this host's libvirtd, run in a
+            private mount namespace with its state on tmpfs (libvirt_ns.sh): inspect --domain
+            finds its QEMU by UUID and its RAM as the XML promised.
   bad_input no such pid, not a VMM, a VMM that exits during inspection, not root, libvirt not
             reachable, no such domain, a domain without a QEMU here, usage errors: one line, exit 2.
 usage: inspect_check.py DAXVM TMPDIR CASE"""
@@ -187,6 +190,42 @@ def case_negative():
     print('PASS: configuration says shared, the mapping is private: FAIL with the mismatch named')
 
 
+def case_domain():
+    if not shutil.which('libvirtd') or not shutil.which('virsh'):
+        skip('feature missing: libvirtd and virsh (libvirt-daemon, libvirt-clients; tests/lab/run installs them)')
+    if not shutil.which('unshare') or not shutil.which('qemu-system-x86_64'):
+        skip('feature missing: unshare or qemu-system-x86_64')
+    d = os.path.join(tmp, 'inspect-domain')
+    os.makedirs(d, exist_ok=True)
+    for f in ('inspect.json', 'inspect.rc', 'missing.rc'):
+        if os.path.exists(os.path.join(d, f)):
+            os.unlink(os.path.join(d, f))
+    ns = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'libvirt_ns.sh')
+    p = subprocess.run(['unshare', '-m', '--propagation', 'private', ns, daxvm, d], capture_output=True, text=True,
+                       timeout=300)
+    print(p.stdout, p.stderr[-3000:])
+    if p.returncode == 77:
+        skip('feature missing: libvirt state directories (libvirt-daemon is not installed)')
+    if p.returncode != 0 or not os.path.exists(os.path.join(d, 'inspect.rc')):
+        fail('libvirtd or the domain did not come up (exit %d)' % p.returncode)
+    if open(os.path.join(d, 'inspect.rc')).read().strip() != '0':
+        fail('inspect --domain did not pass')
+    g = report(os.path.join(d, 'inspect.json'))
+    for k, want in {'target.domain.name': 'daxvm-inspect-host', 'target.config_source': 'domain XML and QEMU command line',
+                    'target.mappings.ram0.found.kind': 'memfd', 'target.mappings.ram0.found.shared': True,
+                    'target.domain.memory_backing.source': 'memfd', 'target.domain.memory_backing.shared': 'yes',
+                    'target.mismatches': 0, 'verdict': 'PASS'}.items():
+        if g(k) != want:
+            fail('%s is %r, expected %r' % (k, g(k), want))
+    if open(os.path.join(d, 'missing.rc')).read().strip() != '2':
+        fail('a domain that is not there must exit 2')
+    left = subprocess.run(['pgrep', '-f', 'guest=daxvm-inspect-host'], capture_output=True, text=True).stdout.split()
+    if left:
+        fail('QEMU of the test domain left running: %s' % left)
+    print('PASS: a libvirt domain inspected through libvirt\'s read-only API: QEMU found by UUID, memfd RAM '
+          'shared as the XML promised')
+
+
 def one_line_exit2(p, needle):
     lines = [l for l in p.stderr.splitlines() if l.strip()]
     if p.returncode != 2 or len(lines) != 1 or needle not in lines[0] or p.stdout.strip():
@@ -234,4 +273,5 @@ def case_bad_input():
 
 if os.geteuid() != 0:
     skip('feature missing: root (inspect reads other processes\' page frames)')
-{'qemu': case_qemu, 'daxvm': case_daxvm, 'negative': case_negative, 'bad_input': case_bad_input}[case]()
+{'qemu': case_qemu, 'daxvm': case_daxvm, 'negative': case_negative, 'domain': case_domain,
+ 'bad_input': case_bad_input}[case]()
