@@ -24,6 +24,7 @@ struct seg {
 	uint64_t iova, vaddr, size, page_size;	/* the range (bytes) */
 	char label[VALIDATE_LABEL_MAX];
 	bool devmap;				/* its PFNs must lie in the devmap ranges */
+	bool gone;				/* the target unmapped it: no longer watched */
 	size_t first;				/* index of its first page in snap[] */
 	size_t nr;				/* backing pages */
 };
@@ -253,6 +254,7 @@ static int add_seg(struct validate *v, const struct validate_range *r)
 		v->segs = n;
 	}
 	s = &v->segs[v->nr_segs++];
+	memset(s, 0, sizeof(*s));
 	s->iova = r->iova;
 	s->vaddr = r->vaddr & ~(r->page_size - 1);
 	s->size = r->size;
@@ -299,11 +301,11 @@ static bool still_mapped(struct validate *v, uint64_t vaddr)
 }
 
 /* Compares entries of pages [idx, idx+n) of s with the snapshot. */
-static void compare(struct validate *v, const struct seg *s, size_t idx, size_t n, const uint64_t *ent)
+static void compare(struct validate *v, struct seg *s, size_t idx, size_t n, const uint64_t *ent)
 {
 	unsigned gone_streak = 0;	/* pages in a row still absent after the re-reads */
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !s->gone; i++) {
 		uint64_t en = ent[i];
 
 		if (v->unpinned) {
@@ -341,7 +343,8 @@ static void compare(struct validate *v, const struct seg *s, size_t idx, size_t 
 					v->snap[j] = SNAP_GONE;
 					v->n.unmapped_by_target++;
 				}
-			continue;
+			s->gone = true;
+			break;
 		}
 		if (!(en & PAGEMAP_PRESENT)) {
 			if (v->snap[idx + i] != SNAP_GONE) {
@@ -423,7 +426,7 @@ static int sample_window(struct validate *v, size_t want, struct err *e)
 		return 0;
 	want = want < v->total ? want : v->total;
 	while (want) {
-		const struct seg *s;
+		struct seg *s;
 		size_t n;
 		int ret;
 
