@@ -120,6 +120,7 @@ void inspect_summary(const struct report *r, FILE *out)
 		dbl(r, "timing.attach_ms"), dbl(r, "timing.first_verdict_ms"), snap, dbl(r, "timing.watch_ms"), cpu,
 		cpu > 0 ? "" : "\n");
 	if (cpu > 0)
-		fprintf(out, " (%s pages/s per CPU)\n", count_format((uint64_t)((double)pages / (cpu / 1e3)), a, sizeof(a)));
+		fprintf(out, " for %s pages (%s pages/s per CPU)\n", count_format(u64(r, "validation.sampler_pages"), b, sizeof(b)),
+			count_format((uint64_t)((double)u64(r, "validation.sampler_pages") / (cpu / 1e3)), a, sizeof(a)));
 	fflush(out);
 }

@@ -473,6 +473,7 @@ static void *sampler(void *arg)
 		if (v->n.target_exited)
 			continue;	/* nothing left to sample: wait for the stop */
 		ret = sample_window(v, v->cfg.window_pages, NULL);
+		v->n.sampler_pages += v->total < v->cfg.window_pages ? v->total : v->cfg.window_pages;
 		if (ret == -ESRCH && v->attached)
 			v->n.target_exited = true;	/* its memory is gone: it exited */
 		else if (ret)
@@ -763,6 +764,7 @@ int validate_fill_report(const struct validate *v, struct report *r)
 	}
 	ret |= report_set_u64(r, "validation.interval_ms", v->cfg.interval_ms);
 	ret |= report_set_double(r, "validation.sampler_cpu_ms", n.sampler_cpu_ms);
+	ret |= report_set_u64(r, "validation.sampler_pages", n.sampler_pages);
 	ret |= report_set_double(r, "timing.snapshot_ms", n.snapshot_ms);
 	ret |= report_set_bool(r, "validation.passed", ok);
 	if (!ok)

@@ -157,6 +157,7 @@ struct validate_counts {
 	double pin_ms, unpin_ms;
 	double snapshot_ms;		/* the PFN snapshot of every page at start, ms */
 	double sampler_cpu_ms;		/* CPU time the sampler thread used (its cost), ms */
+	uint64_t sampler_pages;		/* pages the sampler thread checked in that time */
 	bool target_exited;		/* the target's memory went away while it was watched */
 	uint64_t unmapped_by_target;	/* pages not present because the target unmapped them itself */
 	uint64_t moved_unpinned;	/* pages that moved in ranges nothing pins (not a failure) */

@@ -79,7 +79,7 @@ cat >$xml <<XML
     <emulator>$(command -v qemu-system-x86_64)</emulator>
     <memory model='nvdimm' access='shared'>
       <source><path>/dev/dax0.0</path><alignsize unit='KiB'>2048</alignsize><pmem/></source>
-      <target><size unit='MiB'>256</size></target>
+      <target><size unit='MiB'>256</size><node>0</node></target>
     </memory>
     <hostdev mode='subsystem' type='pci' managed='no'>
       <source><address domain='0x${edu:0:4}' bus='0x${edu:5:2}' slot='0x${edu:8:2}' function='0x${edu:11:1}'/></source>
