@@ -27,7 +27,7 @@ static int set_connect(const struct opt *o, void *target, const char *val, struc
 static const struct opt inspect_opts[] = {
 	{ .name = "--pid", .value = "PID", .kind = OPT_UINT, .off = OFF(pid), .min = 1, .max = 4194304,
 	  .help = "the VMM process to inspect: a QEMU (qemu-system-*) or a daxvm run or pin-check",
-	  .def = "none: give --pid or --domain", .fix = "such as the pid of a running qemu-system-x86_64" },
+	  .def = "none", .fix = "such as the pid of a running qemu-system-x86_64" },
 	{ .name = "--domain", .value = "NAME", .kind = OPT_STR, .off = OFF(domain),
 	  .help = "a running libvirt domain: its XML is read through libvirt (read-only) and its QEMU process inspected",
 	  .fix = "a domain name as virsh list shows it" },
