@@ -74,6 +74,7 @@ cat >$xml <<XML
   <vcpu>1</vcpu>
   <cpu mode='host-passthrough'><numa><cell id='0' cpus='0' memory='256' unit='MiB'/></numa></cpu>
   <os><type arch='x86_64' machine='q35'>hvm</type></os>
+  <features><acpi/></features>
   <on_poweroff>destroy</on_poweroff>
   <devices>
     <emulator>$(command -v qemu-system-x86_64)</emulator>
