@@ -114,7 +114,9 @@ static void decide_attached(const struct validate_readings *r, struct validate_d
 	}
 	if (d->vm_net_at_attach >= (int64_t)short_pages) {
 		d->evidence = VALIDATE_EV_VMSTAT;
-		d->pinned_pages = r->expected_pins;
+		/* The charged ranges hold what the own counter shows (when it shows anything: 7.x does
+		 * not charge io_uring pins of a CAP_IPC_LOCK process at all); the uncharged ones all. */
+		d->pinned_pages = (have ? covered : need_charged) / unit + (need - need_charged) / unit;
 		snprintf(d->why, sizeof(d->why),
 			 "%s (less mlock) covers %" PRIu64 " of %" PRIu64 " KiB; the other %" PRIu64
 			 " pages are not charged to it (VFIO skips devdax pages) and the system-wide net "
@@ -144,25 +146,32 @@ static void decide_attached(const struct validate_readings *r, struct validate_d
  * Other processes' releases can only hide a leak, never invent one. */
 static void decide_attached_exit(const struct validate_readings *r, struct validate_decision *d)
 {
+	uint64_t unit = r->pin_unit ? r->pin_unit : 4096, need = r->expected_pins * unit;
+	uint64_t need_charged = need > r->uncharged_bytes ? need - r->uncharged_bytes : 0;
+	uint64_t own_kib = r->own_field && r->own_readable ? r->own_pinned_kib : 0;
+	uint64_t own_pins = own_kib > r->own_not_pins_kib ? (own_kib - r->own_not_pins_kib) / 4 : 0;
 	int64_t for_ranges;
-	uint64_t kept;
+	uint64_t kept, held;
 
 	d->exit_released = (int64_t)(r->rel_after - r->rel_pinned);
 	d->vm_after_net = (int64_t)(r->acq_after - r->acq_pinned) - d->exit_released;
 	if (d->evidence != VALIDATE_EV_OWN && d->evidence != VALIDATE_EV_VMSTAT)
 		return;	/* the pins were never shown taken: no release to judge */
-	for_ranges = d->exit_released - (int64_t)d->outside_pins;
-	if (for_ranges < 0)
-		for_ranges = 0;
-	if ((uint64_t)for_ranges >= r->expected_pins)
+	/* What it held: every pin its own counter showed (in the ranges or not), or, when the
+	 * counter showed none, the charged ranges' expected pins; plus every pin of the uncharged
+	 * ranges (VFIO on devdax). */
+	held = (own_pins ? own_pins : need_charged / 4096) + r->uncharged_bytes / 4096;
+	for_ranges = d->exit_released;
+	if ((uint64_t)for_ranges >= held)
 		return;
-	kept = r->expected_pins - (uint64_t)for_ranges;
+	kept = held - (uint64_t)for_ranges;
 	d->leak = true;
 	d->leaked_pins = kept;
 	snprintf(d->release_failure, sizeof(d->release_failure),
 		 "%" PRIu64 " of the %" PRIu64 " pins the target held were not released when it exited "
-		 "(nr_foll_pin_released grew by %" PRId64 " system-wide, %" PRIu64 " of them its pins outside "
-		 "the ranges)", kept, r->expected_pins, d->exit_released, d->outside_pins);
+		 "(nr_foll_pin_released grew by %" PRId64 " system-wide; %" PRIu64 " of its pins were on ranges "
+		 "the pin path does not charge, such as devdax under VFIO)", kept, held, d->exit_released,
+		 r->uncharged_bytes / 4096);
 }
 
 static void decide_release(const struct validate_readings *r, struct validate_decision *d)
