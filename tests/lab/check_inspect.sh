@@ -39,6 +39,20 @@ json() {	# FILE KEY
 	END { if (!found) print "None" }' "$1"
 }
 
+# Waits (up to 60 s) until daxvm inspect, a child of timeout pid $1, reads QEMU $2's pagemap
+# (its sampler runs: it has attached), then 1 s more. Starting daxvm over 9p under TCG takes
+# seconds, so a fixed sleep could stop QEMU before inspect attached.
+attached() {
+	local i c
+	for i in $(seq 600); do
+		for c in $(pgrep -P "$1"); do
+			ls -l /proc/$c/fd 2>/dev/null | grep -q "/proc/$2/pagemap" && { sleep 1; return 0; }
+		done
+		sleep 0.1
+	done
+	echo "inspect did not attach within 60 s"
+}
+
 before=$(pin_net)
 rm -f /tmp/inspect-qemu.pid
 t0=$(date +%s.%N)
@@ -77,10 +91,10 @@ else
 fi
 [ $st -eq 0 ] || fails=$((fails + 1))
 
-echo "\$ daxvm inspect --pid $qpid --until-exit --duration 60 (QEMU gets SIGTERM after 2 s)"
+echo "\$ daxvm inspect --pid $qpid --until-exit --duration 60 (QEMU gets SIGTERM once inspect has attached)"
 timeout -k 5 90 "$daxvm" inspect --pid "$qpid" --until-exit --duration 60 --report /tmp/inspect-2.json &
 ipid=$!
-sleep 2
+attached "$ipid" "$qpid"
 kill -TERM "$qpid"
 wait $ipid
 st=$?

@@ -74,6 +74,22 @@ def stop(pid):
         pass
 
 
+def wait_attached(inspect_pid, target_pid, limit=60):
+    """Until daxvm inspect holds the target's pagemap open (it has attached), then 0.5 s more."""
+    end = time.monotonic() + limit
+    want = '/proc/%d/pagemap' % target_pid
+    while time.monotonic() < end:
+        try:
+            if any(os.readlink('/proc/%d/fd/%s' % (inspect_pid, fd)) == want
+                   for fd in os.listdir('/proc/%d/fd' % inspect_pid)):
+                time.sleep(0.5)
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    fail('daxvm inspect did not attach to pid %d within %d s' % (target_pid, limit))
+
+
 def case_qemu():
     pid = qemu()
     try:
@@ -106,7 +122,7 @@ def case_qemu():
         rep2 = os.path.join(tmp, 'inspect-qemu-exit.json')
         proc = subprocess.Popen([daxvm, 'inspect', '--pid', str(pid), '--until-exit', '--duration', '30',
                                  '--report', rep2], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        time.sleep(1)
+        wait_attached(proc.pid, pid)
         os.kill(pid, signal.SIGTERM)
         out, _ = proc.communicate(timeout=60)
         print(out)
@@ -260,7 +276,7 @@ def case_bad_input():
     try:
         proc = subprocess.Popen([daxvm, 'inspect', '--pid', str(pid), '--duration', '30'],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(1)
+        wait_attached(proc.pid, pid)
         os.kill(pid, signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
         one_line_exit2(subprocess.CompletedProcess([], proc.returncode, out, err), 'exited during the inspection')
