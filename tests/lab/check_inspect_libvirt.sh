@@ -42,6 +42,19 @@ json() {	# FILE KEY
 }
 up() { cut -d' ' -f1 /proc/uptime; }
 
+# Waits (up to 60 s) until daxvm inspect, a child of timeout pid $1, reads QEMU $2's pagemap
+# (it has attached), then 1 s more: starting daxvm over 9p under TCG takes seconds.
+attached() {
+	local i c
+	for i in $(seq 600); do
+		for c in $(pgrep -P "$1"); do
+			ls -l /proc/$c/fd 2>/dev/null | grep -q "/proc/$2/pagemap" && { sleep 1; return 0; }
+		done
+		sleep 0.1
+	done
+	echo "inspect did not attach within 60 s"
+}
+
 # --- libvirtd with its state on tmpfs and a changed copy of its configuration ---
 for d in /var/lib/libvirt /var/log/libvirt /var/cache/libvirt; do
 	[ -d $d ] && mount -t tmpfs tmpfs $d
@@ -129,10 +142,10 @@ else
 	fails=$((fails + 1))
 fi
 
-echo "\$ daxvm inspect --domain $name --until-exit --duration 60 (virsh destroy after 2 s)"
+echo "\$ daxvm inspect --domain $name --until-exit --duration 60 (virsh destroy once inspect has attached)"
 timeout -k 5 90 "$daxvm" inspect --domain $name --until-exit --duration 60 --report /tmp/inspect-lv2.json &
 ipid=$!
-sleep 2
+attached "$ipid" "$qpid"
 timeout -k 5 60 virsh -c qemu:///system destroy $name
 wait $ipid
 st=$?
