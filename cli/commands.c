@@ -4,6 +4,7 @@
 const struct daxvm_command daxvm_commands[] = {
 	{ &run_command, cmd_run },
 	{ &pin_check_command, cmd_pin_check },
+	{ &inspect_command, cmd_inspect },
 };
 const size_t daxvm_nr_commands = sizeof(daxvm_commands) / sizeof(daxvm_commands[0]);
 

@@ -14,9 +14,11 @@
 
 int cmd_run(int argc, char **argv);		/* cli/run_cmd.c */
 int cmd_pin_check(int argc, char **argv);	/* cli/pin_check_cmd.c */
+int cmd_inspect(int argc, char **argv);		/* cli/inspect_cmd.c */
 
 extern const struct opt_command run_command;		/* cli/run_options.c */
 extern const struct opt_command pin_check_command;	/* cli/pin_check_options.c */
+extern const struct opt_command inspect_command;	/* cli/inspect_options.c */
 
 /* Every command, in the order 'daxvm --help' and the man page list them. */
 struct daxvm_command {

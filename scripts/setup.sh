@@ -9,7 +9,8 @@ shift || true
 
 packages=(gcc meson ninja-build pkg-config liburing-dev libdaxctl-dev libndctl-dev linux-libc-dev
           libcap-dev python3
-          clang libclang-rt-dev libseccomp-dev)	# clang + libclang-rt: libFuzzer targets (tests/fuzz); libseccomp: thread filters
+          clang libclang-rt-dev libseccomp-dev	# clang + libclang-rt: libFuzzer targets (tests/fuzz); libseccomp: thread filters
+          libvirt-dev libxml2-dev)	# daxvm inspect: libvirt's C API (read-only) and the domain XML
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

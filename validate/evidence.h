@@ -14,9 +14,12 @@ enum validate_evidence {
 	VALIDATE_EV_VMSTAT,		/* nr_foll_pin_*: system-wide, the own counter did not move */
 	VALIDATE_EV_UNPROVEN,		/* no baseline and no own counter covering the ranges:
 					 * nothing to compare with, reported but not a failure */
+	VALIDATE_EV_NOT_PINNED,		/* the target has no pin path (0 pins expected): nothing
+					 * to count, the frames are watched all the same */
 };
 
-/* Report spelling of each kind ("none", "bookkeeping", "own_counter", "vmstat", "unproven"). */
+/* Report spelling of each kind ("none", "bookkeeping", "own_counter", "vmstat", "unproven",
+ * "not_pinned"). */
 const char *validate_evidence_name(enum validate_evidence ev);
 
 /* Counter readings at three moments: before pinning (baseline), while pinned, after the
@@ -34,6 +37,12 @@ struct validate_readings {
 	bool vmstat_refreshed;		/* stat_refresh was written before each read */
 	uint64_t acq_before, rel_before, acq_pinned, rel_pinned;
 	uint64_t bookkeeping_pinned;	/* mock: pins the container counts while pinned */
+	/* Attached to a process that pinned before anyone looked (inspect): no baseline. */
+	bool attached;			/* acq_pinned/rel_pinned are absolute (since boot), read at attach;
+					 * the release readings are taken after the process exited */
+	uint64_t own_not_pins_kib;	/* part of the own counter that is not pins (VmLck also counts
+					 * mlock: the sizes of the target's VM_LOCKED mappings) */
+	uint64_t uncharged_bytes;	/* bytes of the ranges pinned without charging the own counter */
 
 	bool released;			/* after-release readings below are set */
 	bool own_after_readable;
@@ -57,6 +66,11 @@ struct validate_decision {
 	uint64_t leaked_pins;
 	char release_failure[320];	/* the leak, in one sentence (without the IOVA range) */
 	char note[256];			/* what could not be proven, or foreign pins seen */
+	/* Attached targets: */
+	uint64_t outside_pins;		/* pins the own counter shows beyond the ranges (ROMs, VGA RAM
+					 * a VMM also maps for DMA): released at exit too */
+	int64_t vm_net_at_attach;	/* nr_foll_pin_acquired - released since boot, at attach */
+	int64_t exit_released;		/* nr_foll_pin_released growth, attach -> after exit */
 };
 
 /* Decides from the readings; pure (no I/O), so unit tests feed it made-up kernels. */

@@ -34,9 +34,13 @@ static int read_full(int fd, void *buf, size_t len, uint64_t off, struct err *e)
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			return err_set(e, n < 0 ? -errno : -EIO, "reading pagemap entry of 0x%" PRIx64
-				       " failed: %s", (uint64_t)(off / 8 * PM_PAGE), n < 0 ? strerror(errno) : "short read");
+		/* 0 bytes: the process's mm is gone (it exited), pagemap has nothing to show. */
+		if (n == 0)
+			return err_set(e, -ESRCH, "reading pagemap entry of 0x%" PRIx64 " gave nothing: the process has exited",
+				       (uint64_t)(off / 8 * PM_PAGE));
+		if (n < 0)
+			return err_set(e, -errno, "reading pagemap entry of 0x%" PRIx64
+				       " failed: %s", (uint64_t)(off / 8 * PM_PAGE), strerror(errno));
 		buf = (char *)buf + n;
 		len -= (size_t)n;
 		off += (uint64_t)n;

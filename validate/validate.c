@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "validate/pagemap.h"
+#include "validate/proc_maps.h"
 
 #define DEFAULT_WINDOW 65536u
 #define SNAP_GONE UINT64_MAX	/* snapshot marker: page seen not present */
@@ -22,6 +23,8 @@
 struct seg {
 	uint64_t iova, vaddr, size, page_size;	/* the range (bytes) */
 	char label[VALIDATE_LABEL_MAX];
+	bool devmap;				/* its PFNs must lie in the devmap ranges */
+	bool gone;				/* the target unmapped it: no longer watched */
 	size_t first;				/* index of its first page in snap[] */
 	size_t nr;				/* backing pages */
 };
@@ -38,6 +41,8 @@ struct validate {
 	char backend_why[160];
 	const char *own_field;		/* "VmPin", "VmLck" or NULL (mock, none) */
 	bool kernel_pins;
+	bool attached;			/* another process, pinned before we looked */
+	bool unpinned;			/* attached with 0 pins expected: moves are notes */
 	uint64_t (*bookkeeping_pins)(void *opaque);
 	void *bookkeeping_opaque;
 	int pm_fd;
@@ -249,11 +254,13 @@ static int add_seg(struct validate *v, const struct validate_range *r)
 		v->segs = n;
 	}
 	s = &v->segs[v->nr_segs++];
+	memset(s, 0, sizeof(*s));
 	s->iova = r->iova;
 	s->vaddr = r->vaddr & ~(r->page_size - 1);
 	s->size = r->size;
 	s->page_size = r->page_size;
 	snprintf(s->label, sizeof(s->label), "%s", r->label);
+	s->devmap = v->devmap && !r->not_devmap;
 	s->first = v->total;
 	s->nr = (size_t)(((r->vaddr + r->size + r->page_size - 1) & ~(r->page_size - 1)) - s->vaddr) /
 		r->page_size;
@@ -278,13 +285,38 @@ static uint64_t seg_addr(const struct seg *s, size_t idx)
 	return s->iova + (uint64_t)(idx - s->first) * s->page_size;
 }
 
+/* Whether the target still has a mapping at vaddr (injected sources: always). */
+static bool still_mapped(struct validate *v, uint64_t vaddr)
+{
+	struct proc_vmas m = { 0 };
+	bool yes;
+
+	if (v->src.pagemap)
+		return true;
+	if (proc_vmas_read(v->pid ? v->pid : getpid(), &m, NULL))
+		return false;	/* the process is gone: so is the mapping */
+	yes = proc_vmas_find(&m, vaddr) != NULL;
+	proc_vmas_free(&m);
+	return yes;
+}
+
 /* Compares entries of pages [idx, idx+n) of s with the snapshot. */
-static void compare(struct validate *v, const struct seg *s, size_t idx, size_t n, const uint64_t *ent)
+static void compare(struct validate *v, struct seg *s, size_t idx, size_t n, const uint64_t *ent)
 {
 	unsigned gone_streak = 0;	/* pages in a row still absent after the re-reads */
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !s->gone; i++) {
 		uint64_t en = ent[i];
+
+		if (v->unpinned) {
+			/* Nothing pins these pages: the kernel may fault them in, move or reclaim them. */
+			uint64_t now = en & PAGEMAP_PRESENT ? pagemap_pfn(en) : SNAP_GONE;
+
+			if (now != v->snap[idx + i])
+				v->n.moved_unpinned++;
+			v->snap[idx + i] = now;
+			continue;
+		}
 
 		/* Compaction and NUMA balancing try to migrate even pinned pages: the PTE holds a
 		 * migration entry until the kernel sees the pin and restores it. Re-read for up to
@@ -302,10 +334,22 @@ static void compare(struct validate *v, const struct seg *s, size_t idx, size_t 
 		}
 		gone_streak = (en & PAGEMAP_PRESENT) || v->snap[idx + i] == SNAP_GONE ? 0 : gone_streak + 1;
 		/* Each event is counted once: the snapshot follows the page afterwards. */
+		if (!(en & PAGEMAP_PRESENT) && v->snap[idx + i] != SNAP_GONE && v->attached &&
+		    !still_mapped(v, s->vaddr + (uint64_t)(idx + i - s->first) * s->page_size)) {
+			/* The target unmapped its own memory (a VMM freeing RAM on its way out): not a
+			 * teardown under its pins. The whole range stops being watched. */
+			for (size_t j = s->first; j < s->first + s->nr; j++)
+				if (v->snap[j] != SNAP_GONE) {
+					v->snap[j] = SNAP_GONE;
+					v->n.unmapped_by_target++;
+				}
+			s->gone = true;
+			break;
+		}
 		if (!(en & PAGEMAP_PRESENT)) {
 			if (v->snap[idx + i] != SNAP_GONE) {
 				v->n.not_present++;
-				if (v->devmap)
+				if (s->devmap)
 					fail(v, "hazard: devdax page at 0x%" PRIx64 " vanished from the page tables "
 					     "under a live pin: the device was torn down (disabled or unbound) "
 					     "while pinned, and DMA may still reach memory the kernel took back",
@@ -315,6 +359,9 @@ static void compare(struct validate *v, const struct seg *s, size_t idx, size_t 
 					     s->label[0] ? s->label : "pinned", seg_addr(s, idx + i));
 				v->snap[idx + i] = SNAP_GONE;
 			}
+		} else if (pagemap_pfn(en) != v->snap[idx + i] && v->unpinned) {
+			v->n.moved_unpinned++;	/* nothing pins it: the kernel may move it */
+			v->snap[idx + i] = pagemap_pfn(en);
 		} else if (pagemap_pfn(en) != v->snap[idx + i]) {
 			v->n.pfn_changes++;
 			fail(v, "pinned %s page at 0x%" PRIx64 " moved from PFN 0x%" PRIx64 " to 0x%" PRIx64,
@@ -343,7 +390,9 @@ static int snapshot(struct validate *v, struct err *e)
 			uint64_t en = v->snap[i];
 
 			v->snap[i] = pagemap_pfn(en);
-			if (!(en & PAGEMAP_PRESENT)) {
+			if (!(en & PAGEMAP_PRESENT) && v->unpinned) {
+				v->snap[i] = SNAP_GONE;	/* not faulted in yet: nothing pins it */
+			} else if (!(en & PAGEMAP_PRESENT)) {
 				v->n.not_present++;
 				fail(v, "pinned %s page at 0x%" PRIx64 " is not present at pin time",
 				     s->label[0] ? s->label : "guest", seg_addr(s, i));
@@ -351,7 +400,7 @@ static int snapshot(struct validate *v, struct err *e)
 			}
 			if (!v->snap[i] && (en & PAGEMAP_PRESENT))
 				zero_pfns++;
-			else if (v->devmap && (en & PAGEMAP_PRESENT) && !in_devmap(v, v->snap[i], s->page_size))
+			else if (s->devmap && (en & PAGEMAP_PRESENT) && !in_devmap(v, v->snap[i], s->page_size))
 				v->n.outside_devmap++;
 		}
 	}
@@ -376,7 +425,7 @@ static int sample_window(struct validate *v, size_t want, struct err *e)
 		return 0;
 	want = want < v->total ? want : v->total;
 	while (want) {
-		const struct seg *s;
+		struct seg *s;
 		size_t n;
 		int ret;
 
@@ -405,6 +454,7 @@ static void *sampler(void *arg)
 {
 	struct validate *v = arg;
 	struct timespec until;
+	int ret;
 
 	pthread_mutex_lock(&v->lock);
 	while (!v->stop_req) {
@@ -419,10 +469,18 @@ static void *sampler(void *arg)
 			;
 		if (v->stop_req)
 			break;
-		if (sample_window(v, v->cfg.window_pages, NULL))
+		if (v->n.target_exited)
+			continue;	/* nothing left to sample: wait for the stop */
+		ret = sample_window(v, v->cfg.window_pages, NULL);
+		v->n.sampler_pages += v->total < v->cfg.window_pages ? v->total : v->cfg.window_pages;
+		if (ret == -ESRCH && v->attached)
+			v->n.target_exited = true;	/* its memory is gone: it exited */
+		else if (ret)
 			fail(v, "reading the target's pagemap failed during sampling");
 		v->n.samples++;
 	}
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &until);
+	v->n.sampler_cpu_ms = (double)until.tv_sec * 1e3 + (double)until.tv_nsec / 1e6;
 	pthread_mutex_unlock(&v->lock);
 	return NULL;
 }
@@ -445,6 +503,7 @@ static void apply_decision(struct validate *v)
 
 int validate_target_start(struct validate *v, const struct validate_target *t, struct err *e)
 {
+	struct timespec t0, t1;
 	struct vmstat_pins p;
 	int ret;
 
@@ -466,6 +525,8 @@ int validate_target_start(struct validate *v, const struct validate_target *t, s
 	snprintf(v->backend_why, sizeof(v->backend_why), "%s", t->pin_path_why ? t->pin_path_why : "");
 	v->own_field = t->own_field;
 	v->kernel_pins = t->kernel_pins;
+	v->attached = t->attached;
+	v->unpinned = t->attached && !t->expected_pins;
 	v->bookkeeping_pins = t->bookkeeping_pins;
 	v->bookkeeping_opaque = t->bookkeeping_opaque;
 	for (size_t k = 0; k < t->nr_ranges; k++) {
@@ -495,13 +556,16 @@ int validate_target_start(struct validate *v, const struct validate_target *t, s
 	}
 	if (t->bookkeeping_pins)
 		v->rd.bookkeeping_pinned = t->bookkeeping_pins(t->bookkeeping_opaque);
-	if (v->began) {
+	v->rd.attached = t->attached && !v->began;
+	v->rd.own_not_pins_kib = t->own_not_pins_kib;
+	v->rd.uncharged_bytes = t->uncharged_bytes;
+	if (v->began || v->rd.attached) {
 		ret = rd_vmstat(v, &p, e);
 		if (ret)
 			return ret;
 		v->rd.acq_pinned = p.acquired;
 		v->rd.rel_pinned = p.released;
-		v->rd.vmstat_refreshed = v->rd.vmstat_refreshed && p.refreshed;
+		v->rd.vmstat_refreshed = v->began ? v->rd.vmstat_refreshed && p.refreshed : p.refreshed;
 	}
 	validate_decide(&v->rd, &v->dec);
 	apply_decision(v);
@@ -512,9 +576,12 @@ int validate_target_start(struct validate *v, const struct validate_target *t, s
 		if (v->pm_fd < 0)
 			return v->pm_fd;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ret = snapshot(v, e);
 	if (ret)
 		return ret;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	v->n.snapshot_ms = ms_between(&t0, &t1);
 	v->started = true;
 	if (v->cfg.interval_ms) {
 		ret = pthread_create(&v->thread, NULL, sampler, v);
@@ -537,10 +604,15 @@ int validate_stop(struct validate *v, struct err *e)
 		pthread_join(v->thread, NULL);
 		v->thread_running = false;
 	}
-	if (v->started && !v->stopped) {
+	if (v->started && !v->stopped && !v->n.target_exited) {
 		/* One full sweep right before unpinning: every page is checked at least once. */
 		v->cursor = 0;
 		ret = sample_window(v, v->total, e);
+		if (ret == -ESRCH && v->attached) {
+			v->n.target_exited = true;
+			ret = 0;
+			err_reset(e);
+		}
 		v->n.samples++;
 	}
 	v->stopped = true;
@@ -582,6 +654,32 @@ int validate_release_check(struct validate *v, struct err *e)
 		     v->hook_kept_kib ? v->hook_range : "");
 	} else if (v->hook_kept_kib && !v->note[0]) {
 		snprintf(v->note, sizeof(v->note), "released late, not leaked: %.200s", v->hook_range);
+	}
+	return 0;
+}
+
+int validate_target_exited(struct validate *v, struct err *e)
+{
+	struct vmstat_pins p;
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &v->t_finish);
+	if (!v->rd.attached || !v->started)
+		return err_set(e, -EINVAL, "the exit check needs an attached target that was started");
+	ret = rd_vmstat(v, &p, e);
+	if (ret)
+		return ret;
+	v->finished = true;
+	v->n.target_exited = true;
+	v->rd.released = true;
+	v->rd.acq_after = p.acquired;
+	v->rd.rel_after = p.released;
+	validate_decide(&v->rd, &v->dec);
+	apply_decision(v);
+	v->n.vmstat_after_unpin_net = v->dec.vm_after_net;
+	if (v->dec.leak) {
+		v->n.leaked_pins = v->dec.leaked_pins;
+		fail(v, "pin leak: %s", v->dec.release_failure);
 	}
 	return 0;
 }
@@ -649,19 +747,37 @@ int validate_fill_report(const struct validate *v, struct report *r)
 	ret |= report_set_str(r, "pinning.own_counter", v->own_field ? v->own_field : "none");
 	if (v->own_field)
 		ret |= report_set_i64(r, "pinning.own_counter_while_pinning_kib", n.own_pinning_kib);
-	if (v->finished) {
+	if (v->finished && !v->rd.attached) {
 		ret |= report_set_i64(r, "pinning.vmstat_after_unpin.net", n.vmstat_after_unpin_net);
 		if (v->own_field && v->rd.own_after_readable)
 			ret |= report_set_i64(r, "pinning.own_counter_after_unpin_kib", n.own_after_unpin_kib);
 	}
 	ret |= report_set_u64(r, "pinning.leaked_pins", n.leaked_pins);
+	if (v->rd.attached) {
+		ret |= report_set_i64(r, "pinning.vmstat_at_attach.net", v->dec.vm_net_at_attach);
+		ret |= report_set_bool(r, "pinning.vmstat_refreshed", v->rd.vmstat_refreshed);
+		ret |= report_set_u64(r, "pinning.own_counter_not_pins_kib", v->rd.own_not_pins_kib);
+		ret |= report_set_u64(r, "pinning.outside_pins", v->dec.outside_pins);
+		if (v->finished) {
+			ret |= report_set_i64(r, "pinning.vmstat_after_exit.released", v->dec.exit_released);
+			ret |= report_set_i64(r, "pinning.vmstat_after_exit.net", v->dec.vm_after_net);
+		}
+	}
 	ret |= report_set_u64(r, "validation.samples", n.samples);
 	ret |= report_set_u64(r, "validation.pages_checked", n.pages_checked);
 	ret |= report_set_u64(r, "validation.pfn_changes", n.pfn_changes);
 	ret |= report_set_u64(r, "validation.not_present", n.not_present);
 	ret |= report_set_u64(r, "validation.outside_devmap", n.outside_devmap);
 	ret |= report_set_u64(r, "validation.transient_unmapped", n.transient_unmapped);
+	if (v->attached) {
+		ret |= report_set_bool(r, "validation.target_exited", n.target_exited);
+		ret |= report_set_u64(r, "validation.unmapped_by_target", n.unmapped_by_target);
+		ret |= report_set_u64(r, "validation.moved_unpinned", n.moved_unpinned);
+	}
 	ret |= report_set_u64(r, "validation.interval_ms", v->cfg.interval_ms);
+	ret |= report_set_double(r, "validation.sampler_cpu_ms", n.sampler_cpu_ms);
+	ret |= report_set_u64(r, "validation.sampler_pages", n.sampler_pages);
+	ret |= report_set_double(r, "timing.snapshot_ms", n.snapshot_ms);
 	ret |= report_set_bool(r, "validation.passed", ok);
 	if (!ok)
 		ret |= report_set_str(r, "validation.failure", reason);

@@ -59,6 +59,7 @@ struct validate_range {
 	uint64_t page_size;	/* backing page size, bytes (the unit of the PFN check) */
 	uint64_t iova;		/* device address, for messages; the vaddr when there is none */
 	char label[VALIDATE_LABEL_MAX];	/* "ram0", "pmem0", ... for messages */
+	bool not_devmap;	/* a range of a devmap target that is not devdax: no range check */
 };
 
 struct validate_target {
@@ -74,6 +75,14 @@ struct validate_target {
 	bool kernel_pins;	/* false: mock, the pins are bookkeeping (see bookkeeping_pins) */
 	uint64_t (*bookkeeping_pins)(void *opaque);	/* mock: pins counted now */
 	void *bookkeeping_opaque;	/* must stay valid until validate_release_check */
+	/* Attached (inspect): another process pinned before the validator looked. No baseline;
+	 * the counters are read at start (absolute) and, with validate_target_exited(), after the
+	 * process ended. expected_pins 0 means the target does not pin: its frames are watched,
+	 * but a page that moves is a note, not a failure. */
+	bool attached;
+	uint64_t own_not_pins_kib;	/* part of own_field that is not pins (VmLck counts mlock too) */
+	uint64_t uncharged_bytes;	/* bytes of the ranges the pin path pins without charging
+					 * own_field (VFIO type1: devdax pages, PG_reserved) */
 	const char *pin_path;		/* report: pinning.backend ("io_uring", "vfio", ...) */
 	const char *pin_path_why;	/* report: pinning.backend_why */
 	const struct validate_sources *src;	/* NULL: the real /proc files */
@@ -108,6 +117,10 @@ void validate_unmap_hook(struct validate *v, const struct validate_range *r, boo
 /* Release add-on: every pin of the target was released; reads the counters again and
  * judges leaks on the evidence chosen at start. */
 int validate_release_check(struct validate *v, struct err *e);
+
+/* Attached add-on: the target process has exited (call validate_stop first). Reads the
+ * counters again and judges whether the pins it held on its ranges were released. */
+int validate_target_exited(struct validate *v, struct err *e);
 
 /* Adapter for daxvm's own container (validate_own.c): this process, the cfg's devmap ranges
  * and sources, the container's mappings and backend; the release check attached. */
@@ -148,6 +161,12 @@ struct validate_counts {
 	uint64_t transient_unmapped;	/* pages briefly not present that came back at the same PFN
 					 * (a migration the kernel refused because of the pin) */
 	double pin_ms, unpin_ms;
+	double snapshot_ms;		/* the PFN snapshot of every page at start, ms */
+	double sampler_cpu_ms;		/* CPU time the sampler thread used (its cost), ms */
+	uint64_t sampler_pages;		/* pages the sampler thread checked in that time */
+	bool target_exited;		/* the target's memory went away while it was watched */
+	uint64_t unmapped_by_target;	/* pages not present because the target unmapped them itself */
+	uint64_t moved_unpinned;	/* pages that moved in ranges nothing pins (not a failure) */
 };
 /* Safe while the sampler runs (live progress for summaries and tests). */
 void validate_get_counts(const struct validate *v, struct validate_counts *out);

@@ -81,6 +81,13 @@ run_check daxvm 200 "$src/tests/lab/check_daxvm.sh" "$build" "$edu"
 run_check repro 60 bash -c 'out=$("$1" "$2" /dev/dax0.0 64 2>&1); st=$?; echo "$out"
 	echo "$out" | awk "/^summary:/ { for (i = 2; i <= NF; i++) { split(\$i, kv, \"=\"); print \"MEASURE repro_\" kv[1], kv[2] } }"
 	[ $st -le 1 ]' _ "$bin/repro/vfio_devdax_pin_leak" "$edu"
+# daxvm inspect on QEMU (nested KVM, paused) with RAM on devdax and edu on vfio-pci.
+run_check inspect 150 "$src/tests/lab/check_inspect.sh" "$build" "$edu"
+# daxvm inspect --domain on a libvirt domain with an nvdimm on devdax and edu as a hostdev (6.1
+# only: libvirt's first call costs 15-21 s under TCG, the check about 40 s).
+case $(uname -r) in
+6.1.*) run_check inspect_libvirt 200 "$src/tests/lab/check_inspect_libvirt.sh" "$build" "$edu" ;;
+esac
 # The meson kvm suite under the lab's nested KVM boots on its own (--only kvm_suite, without
 # its slowest tests; kvm_suite_full: all), so a nested hang costs only that check.
 case $only in

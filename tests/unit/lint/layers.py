@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Layering lint over the library folders (suite unit). Checks, from the source text alone:
   (a) no include cycle among the project's files (file-level graph of #include);
-  (b) arrows only point down: cli -> vmm -> devices -> validate -> pinning -> memory -> guest ->
-      common. A folder may include its own files and lower folders'; guest/ (a freestanding
+  (b) arrows only point down: cli -> inspect -> vmm -> devices -> validate -> pinning -> memory ->
+      guest -> common. A folder may include its own files and lower folders'; guest/ (a freestanding
       image) only guest/, which holds the protocols it speaks (abi.h, dma_abi.h); nothing outside
       cli/ includes cli/. tests/ and bench/ are not checked: they may include anything;
-  (c) no CLI flag (--word) in a string literal of memory/ pinning/ validate/ devices/ vmm/:
+  (c) no CLI flag (--word) in a string literal of memory/ pinning/ validate/ devices/ vmm/ inspect/:
       a library serves callers other than 'daxvm run'. Comments may name flags.
 Prints one line per violation (file:line: what) and exits 1 if there is any, else 0.
 
@@ -15,9 +15,9 @@ import re
 import sys
 
 # Layers, lowest first; a folder may include its own rank or lower.
-LAYERS = ['common', 'guest', 'memory', 'pinning', 'validate', 'devices', 'vmm', 'cli']
+LAYERS = ['common', 'guest', 'memory', 'pinning', 'validate', 'devices', 'vmm', 'inspect', 'cli']
 RANK = {d: i for i, d in enumerate(LAYERS)}
-NO_FLAGS_IN = ['memory', 'pinning', 'validate', 'devices', 'vmm']
+NO_FLAGS_IN = ['memory', 'pinning', 'validate', 'devices', 'vmm', 'inspect']
 SOURCE_EXT = ('.c', '.h', '.S')
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 FLAG = re.compile(r'--[a-z][a-z0-9-]*')
