@@ -11,13 +11,21 @@ scripts/setup.sh build || exit 2
 scripts/setup.sh build-san -Db_sanitize=address,undefined -Db_lundef=false -Dlab=disabled || exit 2
 
 status=0
-meson test -C build --print-errorlogs --num-processes 2 \
-	--suite unit --suite host --suite kvm --suite fuzz --suite lab || status=1
+# The lab is one QEMU TCG boot after another (machine-wide lock): it runs in the background, one
+# test at a time, while the other suites and the sanitizer build use the time (log: build/meson-logs/lab.txt).
+meson test -C build --no-rebuild --print-errorlogs --num-processes 1 --suite lab --logbase lab \
+	>build/meson-logs/lab-console.txt 2>&1 &
+lab_pid=$!
+meson test -C build --no-rebuild --print-errorlogs --num-processes 2 \
+	--suite unit --suite host --suite kvm --suite fuzz || status=1
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	meson test -C build-san --print-errorlogs --num-processes 2 --suite unit --suite host --suite kvm || status=1
+echo "waiting for the lab (build/meson-logs/lab-console.txt)..."
+wait $lab_pid || status=1
+cat build/meson-logs/lab-console.txt
 
 # One closing line over both runs, counted from meson's own logs.
-python3 - build/meson-logs/testlog.json build-san/meson-logs/testlog.json <<'PY'
+python3 - build/meson-logs/testlog.json build/meson-logs/lab.json build-san/meson-logs/testlog.json <<'PY'
 import json, sys
 passed = failed = skipped = 0
 for path in sys.argv[1:]:

@@ -4,6 +4,7 @@
  * attached because daxvm unpins itself. */
 #include "validate/validate.h"
 
+#include <string.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@ struct own_ranges {
 
 static void range_of(const struct pin_mapping_view *m, struct validate_range *r)
 {
+	memset(r, 0, sizeof(*r));	/* fields this adapter does not know (not_devmap) stay off */
 	r->vaddr = m->vaddr;
 	r->size = m->size;
 	r->page_size = m->page_size;
