@@ -6,45 +6,7 @@
 
 #include "cli/run_report.h"
 #include "common/size.h"
-
-static uint64_t u64(const struct report *r, const char *key)
-{
-	uint64_t v = 0;
-
-	report_get_u64(r, key, &v);
-	return v;
-}
-
-static int64_t i64(const struct report *r, const char *key)
-{
-	int64_t v = 0;
-
-	report_get_i64(r, key, &v);
-	return v;
-}
-
-static double dbl(const struct report *r, const char *key)
-{
-	double v = 0;
-
-	report_get_double(r, key, &v);
-	return v;
-}
-
-static const char *str(const struct report *r, const char *key, const char *dflt)
-{
-	const char *v = report_get_str(r, key);
-
-	return v ? v : dflt;
-}
-
-static bool flag(const struct report *r, const char *key)
-{
-	bool v = false;
-
-	report_get_bool(r, key, &v);
-	return v;
-}
+#include "cli/report_read.h"
 
 static void summary_pinning(const struct report *r, FILE *out)
 {
