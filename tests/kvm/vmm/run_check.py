@@ -369,7 +369,12 @@ def main():
         try:
             os.close(os.open('/dev/kvm', os.O_RDWR))
         except OSError as e:
-            print('SKIP: feature missing: /dev/kvm cannot be opened (%s)' % e.strerror)
+            try:
+                registered = any(l.split()[1:] == ['kvm'] for l in open('/proc/misc'))
+            except OSError:
+                registered = False
+            print('SKIP: feature missing: /dev/kvm cannot be opened (%s)%s' % (e.strerror,
+                  '' if registered else '; the kernel registered no KVM device (no kvm in /proc/misc)'))
             return T_SKIP
     try:
         ret = case()
