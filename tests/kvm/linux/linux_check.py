@@ -17,20 +17,13 @@ import subprocess
 import sys
 import tempfile
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'common'))
+from daxvm_check import T_SKIP, TIME_SCALE, check, get  # noqa: E402
+import daxvm_check  # noqa: E402
 
-T_PASS, T_SKIP, T_FAIL = 0, 77, 1
-DAXVM = None
-TIME_SCALE = float(os.environ.get('DAXVM_TEST_TIME_SCALE', '1'))
+DAXVM = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else None
+
 MiB = 1 << 20
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Fail(what)
 
 
 def fake_bzimage(version=0x020f, xlf=0x7f, loadflags=1, payload=65536):
@@ -69,14 +62,6 @@ def run(args, timeout=60, sig_after=None, sig=signal.SIGINT):
         return p.returncode, out, err, rep, console
     finally:
         shutil.rmtree(d)
-
-
-def get(rep, key):
-    v = rep
-    for part in key.split('.'):
-        check(isinstance(v, dict) and part in v, 'report lacks %s' % key)
-        v = v[part]
-    return v
 
 
 def shm():
@@ -148,8 +133,9 @@ def kernel():
     if os.path.isdir('/sys/module/kvm_pvm'):
         print('SKIP: feature missing: hardware KVM (this KVM is kvm-pvm, which cannot boot Linux)')
         return None
-    if not os.path.exists('/dev/kvm'):
-        print('SKIP: feature missing: /dev/kvm')
+    missing = daxvm_check.kvm_missing()
+    if missing:
+        print(missing)
         return None
     cands = [os.environ.get('DAXVM_TEST_KERNEL', ''), '/boot/vmlinuz-' + os.uname().release]
     # The pmem lab's kernel cache: SERIES/kernel.ready names the release, SERIES/bzImage is it.
@@ -230,20 +216,7 @@ def case_sigterm():
     return case_sigint(signal.SIGTERM)
 
 
-def main():
-    global DAXVM
-    if len(sys.argv) != 3:
-        print(__doc__)
-        return T_FAIL
-    DAXVM = sys.argv[1]
-    try:
-        ret = globals()['case_' + sys.argv[2]]()
-    except Fail as f:
-        print('FAIL %s: %s' % (sys.argv[2], f))
-        return T_FAIL
-    print('PASS %s' % sys.argv[2])
-    return T_PASS if ret is None else ret
-
 
 if __name__ == '__main__':
-    sys.exit(main())
+    # Each KVM case checks for hardware KVM itself (kernel()): kvm-pvm is named before /dev/kvm.
+    sys.exit(daxvm_check.main(globals(), __doc__, lambda name: False))

@@ -14,28 +14,12 @@ import subprocess
 import sys
 import tempfile
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'common'))
+from daxvm_check import TIME_SCALE, Fail, check, get  # noqa: E402
+import daxvm_check  # noqa: E402
 
-T_PASS, T_SKIP, T_FAIL = 0, 77, 1
-DAXVM = None
-# How much slower than hardware KVM this machine runs guests (the lab's nested KVM under TCG: 4).
-TIME_SCALE = float(os.environ.get('DAXVM_TEST_TIME_SCALE', '1'))
+DAXVM = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else None
 
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Fail(what)
-
-
-def get(rep, key):
-    v = rep
-    for part in key.split('.'):
-        check(isinstance(v, dict) and part in v, 'report lacks %s' % key)
-        v = v[part]
-    return v
 
 
 def get_or_none(rep, key):
@@ -309,27 +293,6 @@ def case_sigkill_leaves_no_pin():
         shutil.rmtree(d)
 
 
-def main():
-    global DAXVM
-    if len(sys.argv) != 3:
-        print(__doc__)
-        return T_FAIL
-    DAXVM = os.path.abspath(sys.argv[1])
-    if not os.access('/dev/kvm', os.R_OK | os.W_OK):
-        print('SKIP: feature missing: /dev/kvm')
-        return T_SKIP
-    case = globals().get('case_' + sys.argv[2])
-    if not case:
-        print('unknown case %s' % sys.argv[2])
-        return T_FAIL
-    try:
-        case()
-    except Fail as e:
-        print('FAIL %s: %s' % (sys.argv[2], e))
-        return T_FAIL
-    print('PASS %s' % sys.argv[2])
-    return T_PASS
-
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(daxvm_check.main(globals(), __doc__, lambda name: True))

@@ -11,21 +11,13 @@ import subprocess
 import sys
 import tempfile
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'common'))
+from daxvm_check import T_PASS, T_SKIP, TIME_SCALE, Fail, check, get  # noqa: E402
+import daxvm_check  # noqa: E402
 
-T_PASS, T_SKIP, T_FAIL = 0, 77, 1
-DAXVM = None
-# How much slower than hardware KVM this machine runs guests (the lab's nested KVM under TCG: 4).
-TIME_SCALE = float(os.environ.get('DAXVM_TEST_TIME_SCALE', '1'))
+DAXVM = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else None
+
 MiB, GiB = 1 << 20, 1 << 30
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Fail(what)
 
 
 def hugepages():
@@ -48,14 +40,6 @@ def run(args, timeout=60, report=True, **kw):
         return p.returncode, p.stdout, p.stderr, rep, sorted(os.listdir(d))
     finally:
         shutil.rmtree(d)
-
-
-def get(rep, key):
-    v = rep
-    for part in key.split('.'):
-        check(isinstance(v, dict) and part in v, 'report lacks %s' % key)
-        v = v[part]
-    return v
 
 
 def expect_pass(args, cpus, kind, timeout=60):
@@ -355,37 +339,6 @@ def case_help():
 NO_KVM = ('help', 'bad_input')
 
 
-def main():
-    global DAXVM
-    if len(sys.argv) != 3:
-        print(__doc__)
-        return T_FAIL
-    DAXVM = sys.argv[1]
-    case = globals().get('case_' + sys.argv[2])
-    if not case:
-        print('unknown case %s' % sys.argv[2])
-        return T_FAIL
-    if sys.argv[2] not in NO_KVM:
-        try:
-            os.close(os.open('/dev/kvm', os.O_RDWR))
-        except OSError as e:
-            try:
-                registered = any(l.split()[1:] == ['kvm'] for l in open('/proc/misc'))
-            except OSError:
-                registered = False
-            print('SKIP: feature missing: /dev/kvm cannot be opened (%s)%s' % (e.strerror,
-                  '' if registered else '; the kernel registered no KVM device (no kvm in /proc/misc)'))
-            return T_SKIP
-    try:
-        ret = case()
-    except Fail as e:
-        print('FAIL %s: %s' % (sys.argv[2], e))
-        return T_FAIL
-    if ret == T_SKIP:
-        return T_SKIP
-    print('PASS %s' % sys.argv[2])
-    return T_PASS
-
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(daxvm_check.main(globals(), __doc__, lambda name: name not in NO_KVM))
