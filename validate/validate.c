@@ -319,12 +319,15 @@ static void compare(struct validate *v, struct seg *s, size_t idx, size_t n, con
 		}
 
 		/* Compaction and NUMA balancing try to migrate even pinned pages: the PTE holds a
-		 * migration entry until the kernel sees the pin and restores it. Re-read for up to
-		 * 50 ms; back at the same frame is a refused migration, not a failure.
-		 * Two pages in a row still absent after that is a teardown (the whole mapping went),
-		 * not migration: no more waiting in this window, so the run can stop at once. */
-		for (int t = 0; !(en & PAGEMAP_PRESENT) && v->snap[idx + i] != SNAP_GONE && t < 50 &&
-				gone_streak < 2; t++) {
+		 * migration entry until the kernel sees the pin and restores it. Back at the same
+		 * frame is a refused migration, not a failure. A migration entry is a swap-type PTE,
+		 * which pagemap flags as swapped (PM_SWAP, since 2.6.25): batch migration (6.3+) holds
+		 * up to 512 of them at once, for as long as the migrating thread is off the CPU, so
+		 * those are waited for up to 2 s. An empty PTE is re-read for up to 50 ms; two such
+		 * pages in a row is a teardown (the whole mapping went), not migration: no more
+		 * waiting in this window, so the run can stop at once. */
+		for (int t = 0; !(en & PAGEMAP_PRESENT) && v->snap[idx + i] != SNAP_GONE &&
+				((en & PAGEMAP_SWAPPED) ? t < 2000 : t < 50 && gone_streak < 2); t++) {
 			usleep(1000);
 			if (rd_pagemap(v, s->vaddr + (uint64_t)(idx + i - s->first) * s->page_size,
 				       s->page_size, 1, &en, NULL))
