@@ -11,9 +11,9 @@ scripts/setup.sh build || exit 2
 scripts/setup.sh build-san -Db_sanitize=address,undefined -Db_lundef=false -Dlab=disabled || exit 2
 
 status=0
-# The lab boots QEMU TCG guests, one per CPU at a time (tests/lab/run): it runs in the background,
-# two tests at a time (the longest boots first), while the other suites and the sanitizer build
-# use the time (log: build/meson-logs/lab.txt).
+# The lab boots QEMU TCG guests, one per two CPUs at a time (tests/lab/run): it runs in the
+# background, two tests at a time (the longest boots first), while the other suites and the
+# sanitizer build use the time (log: build/meson-logs/lab.txt).
 meson test -C build --no-rebuild --print-errorlogs --num-processes 2 --suite lab --logbase lab \
 	>build/meson-logs/lab-console.txt 2>&1 &
 lab_pid=$!

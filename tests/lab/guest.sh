@@ -44,6 +44,14 @@ grep -E 'nr_foll_pin' /proc/vmstat
 
 # --- The checks: each prints its lines as LAB-DETAIL and ends with one LAB-RESULT ---
 bin=$build/tests/lab
+# Two idle KVM VMs for the whole boot keep KVM's static keys (the scheduler's preempt notifiers,
+# LAPIC paths) on, so the checks' VMs never patch kernel text under QEMU's multi-threaded TCG,
+# which crashed L1 on such patching (tests/lab/lab_kvm_keys.c).
+keys_pid=
+if [ -x "$bin/lab_kvm_keys" ] && [ -e /dev/kvm ]; then
+	"$bin/lab_kvm_keys" | sed 's/^/LAB-BOOT /' &
+	keys_pid=$!
+fi
 run_check() {	# NAME TIMEOUT_SEC COMMAND...
 	local name=$1 limit=$2 status t0
 	shift 2
@@ -107,6 +115,8 @@ esac
 run_check dax_guard 200 "$src/tests/lab/check_dax_guard.sh" "$build" "$edu"
 # Last: it tears the dax device down.
 run_check teardown 90 "$bin/lab_teardown" "$edu" /dev/dax0.0
+# lab_kvm_keys holds no pins; it goes before the final count all the same.
+[ -n "$keys_pid" ] && { pkill -f "$bin/lab_kvm_keys"; wait "$keys_pid"; } 2>/dev/null
 # After every check process has exited: pins still counted here were never released.
 echo 1 >/proc/sys/vm/stat_refresh 2>/dev/null
 echo "LAB-BOOT vmstat after all checks: $(grep -E 'nr_foll_pin' /proc/vmstat | tr '\n' ' ')"
