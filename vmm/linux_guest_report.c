@@ -8,6 +8,7 @@
 
 #include "guest/linux/daxvm_guest_abi.h"
 #include "vmm/linux_guest.h"
+#include "vmm/x86_xstate.h"
 
 static double launch_ms(const struct guest_machine *m, uint64_t at_ns)
 {
@@ -108,6 +109,7 @@ int linux_guest_collect(struct guest *g, const struct guest_machine *m, struct r
 	ret |= report_set_str(r, "guest.linux.initrd", g->cfg->initrd ? g->cfg->initrd : "");
 	ret |= report_set_str(r, "guest.linux.cmdline", g->cmdline);
 	ret |= report_set_u64(r, "guest.linux.boot_protocol", g->info.version);
+	ret |= report_set_u64(r, "guest.linux.boot_xcr0", x86_xstate_guest_xcr0(m->vm->cpuid));
 	ret |= report_set_u64(r, "guest.linux.kernel_gpa", g->layout.kernel_gpa);
 	ret |= report_set_u64(r, "guest.linux.init_size", g->info.init_size);
 	ret |= report_set_u64(r, "guest.linux.initrd_gpa", g->layout.initrd_gpa);

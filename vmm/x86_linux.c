@@ -1,6 +1,6 @@
 /* Linux's 64-bit entry on KVM. Order per vCPU as firecracker does it: CPUID before MSRs
- * (KVM refuses MSRs the CPUID does not advertise), then the LAPIC, FPU, special and general
- * registers. */
+ * (KVM refuses MSRs the CPUID does not advertise) and XCR0 (KVM checks it against the
+ * CPUID), then the LAPIC, FPU, special and general registers. */
 #include <errno.h>
 #include <linux/kvm.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 
 #include "vmm/linux_boot_params.h"
 #include "vmm/x86_linux.h"
+#include "vmm/x86_xstate.h"
 
 #define PTE_P	(1ULL << 0)
 #define PTE_RW	(1ULL << 1)
@@ -210,6 +211,8 @@ int x86_linux_vcpu(const struct vm *vm, int fd, unsigned cpu, uint64_t entry, ui
 	struct kvm_fpu fpu;
 	int ret = set_cpuid(vm, fd, cpu, e);
 
+	if (!ret)	/* KVM's copy of XCR0 = what Linux will write (x86_xstate.h) */
+		ret = x86_xstate_set_boot_xcr0(fd, vm->cpuid, NULL, e);
 	if (!ret)
 		ret = set_msrs(fd, e);
 	if (!ret)

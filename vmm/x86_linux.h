@@ -28,7 +28,8 @@ int x86_linux_irqchip(const struct vm *vm, struct err *e);
  * and covers at least 1 MiB. */
 void x86_linux_write_tables(uint8_t *low);
 
-/* CPUID (KVM's supported set, hypervisor bit, APIC id = cpu), boot MSRs, LINT0 ExtINT and
+/* CPUID (KVM's supported set, hypervisor bit, APIC id = cpu), XCR0 as Linux will set it
+ * (x86_xstate.h), boot MSRs, LINT0 ExtINT and
  * LINT1 NMI, the FPU; on cpu 0 also the 64-bit entry state: long mode, CS 0x10, DS/ES/SS
  * 0x18, interrupts off, rip = entry, rsi = zero page. The other vCPUs wait for INIT/SIPI. */
 int x86_linux_vcpu(const struct vm *vm, int vcpu_fd, unsigned cpu, uint64_t entry,
