@@ -46,12 +46,23 @@ grep -E 'nr_foll_pin' /proc/vmstat
 bin=$build/tests/lab
 # Two idle KVM VMs for the whole boot keep KVM's static keys (the scheduler's preempt notifiers,
 # LAPIC paths) on, so the checks' VMs never patch kernel text under QEMU's multi-threaded TCG,
-# which crashed L1 on such patching (tests/lab/lab_kvm_keys.c).
+# which crashed L1 on such patching (tests/lab/lab_kvm_keys.c). Their own first flip happens
+# while only CPU 0 runs (tests/lab/init took the others offline); then the others come back.
 keys_pid=
 if [ -x "$bin/lab_kvm_keys" ] && [ -e /dev/kvm ]; then
-	"$bin/lab_kvm_keys" | sed 's/^/LAB-BOOT /' &
+	"$bin/lab_kvm_keys" >/tmp/kvm_keys.out 2>&1 &
 	keys_pid=$!
+	for _ in $(seq 1 100); do
+		grep -q holding /tmp/kvm_keys.out && break
+		kill -0 $keys_pid 2>/dev/null || break
+		sleep 0.1
+	done
+	sed 's/^/LAB-BOOT /' /tmp/kvm_keys.out
 fi
+for c in /sys/devices/system/cpu/cpu[1-9]*/online; do
+	[ "$(cat "$c")" = 1 ] || echo 1 >"$c" || echo "LAB-BOOT could not bring ${c%/online} back online"
+done
+echo "LAB-BOOT CPUs online: $(cat /sys/devices/system/cpu/online)"
 run_check() {	# NAME TIMEOUT_SEC COMMAND...
 	local name=$1 limit=$2 status t0
 	shift 2
