@@ -159,6 +159,8 @@ int cmd_pin_check(int argc, char **argv)
 				       &pres, &e);
 		if (ret) {
 			fprintf(stderr, "daxvm pin-check: %s\n", e.msg);
+			if (ret == -EINTR)
+				status = EXIT_CHECK_FAILED;	/* SIGINT/SIGTERM: 1, as during the hold */
 			goto out;
 		}
 		populate_ms = pres.ms;

@@ -154,7 +154,5 @@ print('QEMU 16 MiB: the same QEMU with 16 MiB of RAM in the rounds of that size 
 sys.exit(1 if bad else 0)
 PY
 st=$?
-echo "--- validator overhead on a running guest (tests/lab/bench_validator.sh)"
-"$(dirname "$0")/bench_validator.sh" "$build" 4 3 || st=1
 [ "$pieces_st" -eq 0 ] || { echo "FAIL: vfio pin-check of 1.5 GiB memfd in GiB pieces exited $pieces_st"; exit 1; }
 exit $st
