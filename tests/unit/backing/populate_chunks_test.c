@@ -30,6 +30,7 @@ struct seen {
 	unsigned after_fail;		/* chunks started after the failure was returned */
 	int failed;
 	volatile sig_atomic_t *cancel_after_first;
+	unsigned want_threads;		/* > 1: the first chunk waits (2 s at most) for a second worker */
 	pthread_t tids[64];
 	unsigned nr_tids;
 };
@@ -65,6 +66,18 @@ static int record(void *p, uint64_t off, uint64_t len, void *opaque)
 	 * failing chunk returns at once, so "after the failure" is after the stop was raised. */
 	if (!ret)
 		usleep(2000);
+	/* On a loaded machine (or under a sanitizer) the first worker could take every chunk
+	 * before the others are scheduled: hold it until a second one has joined. */
+	for (int i = 0; i < 2000 && s->want_threads > 1 && !ret; i++) {
+		unsigned n;
+
+		pthread_mutex_lock(&s->lock);
+		n = s->nr_tids;
+		pthread_mutex_unlock(&s->lock);
+		if (n > 1)
+			break;
+		usleep(1000);
+	}
 	return ret;
 }
 
@@ -98,6 +111,7 @@ static void case_exact_cover(char *mem, uint64_t size, unsigned threads)
 	unsigned tasks = t_count_dir("/proc/self/task");
 
 	seen_init(&s, size);
+	s.want_threads = threads;
 	req.chunk_opaque = &s;
 	req.opaque = &last;
 	TEST_ASSERT(populate_range(&req, &res, &e) == 0, "populate: %s", e.msg);
