@@ -301,8 +301,8 @@ static int vfio_unmap_range(struct vfio_state *s, uint64_t iova, uint64_t size)
 }
 
 /* One MAP_DMA per GiB, in turn. Not on several threads: type1 pins under the container's
- * lock (vfio_dma_do_map holds iommu->lock across vfio_pin_map_dma, every kernel from 3.x to
- * 7.x), so pieces mapped in parallel would only queue behind it. Pieces cost one ioctl per
+ * lock (vfio_dma_do_map holds iommu->lock across vfio_pin_map_dma in the type1 sources read,
+ * 5.x-6.x), so pieces mapped in parallel would only queue behind it. Pieces cost one ioctl per
  * GiB and give a long pin its progress line; one UNMAP_DMA over the mapping removes every
  * piece (type1v2 unmaps all entries inside a range). */
 #define VFIO_PIECE (1ULL << 30)
