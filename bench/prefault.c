@@ -3,7 +3,9 @@
  * "ms=<wall ms>" (from before the memory is created to done, unmapping excluded).
  *
  *   prefault KIND SIZE THREADS MODE
- *     KIND  memfd | memfd-huge | anon   (memfd-huge needs free 2 MiB hugetlb pages)
+ *     KIND  memfd | memfd-huge | anon   (memfd-huge needs free 2 MiB hugetlb pages), or a
+ *           device-dax path such as /dev/dax0.0 (MAP_SHARED at 2 MiB pages, no zeroing: the
+ *           lab's devdax limit; touch and populate only)
  *     MODE  touch      N threads write one byte per page, each its own slice: the physical
  *                      limit of first touch (bench/ready's baseline)
  *           populate   populate_range(): N threads MADV_POPULATE_WRITE over chunks
@@ -177,6 +179,15 @@ int main(int argc, char **argv)
 	t0 = now_ms();
 	if (!strcmp(kind, "anon")) {
 		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	} else if (kind[0] == '/') {
+		/* devdax: the kernel aligns the mapping to the device's 2 MiB (dax_get_unmapped_area). */
+		page = 2ULL << 20;
+		fd = open(kind, O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
+			perror(kind);
+			return 2;
+		}
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	} else {
 		bool huge = !strcmp(kind, "memfd-huge");
 

@@ -6,6 +6,7 @@
 
 #include "cli/cli_opts.h"
 #include "cli/pin_check_options.h"
+#include "memory/populate.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -42,6 +43,10 @@ static const struct opt pin_check_opts[] = {
 	  .max = UINT64_MAX,
 	  .help = "pages re-checked per sample; a full sweep of a big backing takes several samples",
 	  .def = "the validator's, 65536", .fix = "such as 65536" },
+	{ .name = "--prealloc-threads", .value = "N", .kind = OPT_UINT, .off = OFF(prealloc_threads),
+	  .min = 0, .max = 256,
+	  .help = "threads that populate the backing before it is pinned and, on io_uring, pin it a GiB each (as daxvm run); 0 = no populate pass, the pin faults pages in on one thread",
+	  .def = "the CPU count", .fix = "such as 2" },
 	{ .name = "--report", .value = "FILE.json", .kind = OPT_STR, .off = OFF(report),
 	  .help = "write the JSON report (backing.*, pinning.*, validation.*, timing.*)",
 	  .fix = "a file name such as report.json" },
@@ -56,13 +61,14 @@ static void pin_check_defaults(void *target)
 	o->backend = PIN_AUTO;
 	o->hold_s = PIN_CHECK_DEFAULT_HOLD_S;
 	o->interval_ms = PIN_CHECK_DEFAULT_INTERVAL_MS;
+	o->prealloc_threads = populate_default_threads();
 }
 
 const struct opt_command pin_check_command = {
 	.name = "pin-check",
 	.summary = "map, pin, validate and unpin a backing without a guest",
 	.description =
-		"Maps guest-RAM backing memory, touches it, pins it for device DMA, validates the pins "
+		"Maps guest-RAM backing memory, populates it on --prealloc-threads threads, pins it for device DMA, validates the pins "
 		"while it holds them, unpins, and checks that every pin was released. No guest runs."
 		"\n\n"
 		"Checks: pin counts (this process's VmPin/VmLck exactly, /proc/vmstat "

@@ -21,6 +21,8 @@ struct pin_check_options {
 	unsigned interval_ms;	/* validator period, ms; 0 = snapshot and final sweep */
 	uint64_t window;	/* pages per sample; 0 = the validator's default */
 	const char *report;	/* --report FILE.json, NULL = none */
+	unsigned prealloc_threads;	/* threads populating before the pin (and pinning on io_uring);
+					 * 0 = no populate pass: the pin faults pages in on one thread */
 	bool help;		/* --help: print usage, check nothing */
 };
 

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/process_age.h"
+#include "cli/ram_progress.h"
 #include "cli/run_options.h"
 #include "cli/run_report.h"
 #include "common/size.h"
@@ -25,38 +27,6 @@ static void run_on_signal(int sig)
 	run_interrupted = 1;
 }
 
-/* Age of this process in ms: CLOCK_BOOTTIME now minus /proc/self/stat starttime, which
- * the kernel keeps in clock ticks since boot (so it is good to about 10 ms). */
-static double process_age_ms(void)
-{
-	char buf[1024];
-	FILE *f = fopen("/proc/self/stat", "re");
-	unsigned long long start_ticks = 0;
-	struct timespec now;
-	size_t n;
-	char *p;
-
-	if (!f)
-		return 0.0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');	/* comm may contain spaces; fields count from after it */
-	if (!p)
-		return 0.0;
-	/* After ")": state is field 3; starttime is field 22, i.e. the 20th after state. */
-	p += 2;
-	for (int field = 3; field < 22 && p; field++) {
-		p = strchr(p, ' ');
-		if (p)
-			p++;
-	}
-	if (!p || sscanf(p, "%llu", &start_ticks) != 1)
-		return 0.0;
-	clock_gettime(CLOCK_BOOTTIME, &now);
-	return ((double)now.tv_sec + (double)now.tv_nsec / 1e9) * 1e3 -
-	       (double)start_ticks * 1e3 / (double)sysconf(_SC_CLK_TCK);
-}
 
 /* The options that set what each setup stage used: named after a stage's error so the
  * user knows what to change (libraries never name flags). */
@@ -113,37 +83,6 @@ static void run_on_tick(struct run_session *s, uint64_t now, void *opaque)
 	pl->shown = true;
 }
 
-/* Populating and pinning big guests takes seconds: "populating guest RAM: X of Y (rate)" on
- * a terminal, drawn from the workers' progress calls (serialised by the caller). */
-static void draw_progress(const char *what, uint64_t done, uint64_t total, double secs,
-			  struct progress_line *pl)
-{
-	char a[32], b[32], r[32];
-
-	if (!pl->tty)
-		return;
-	if (done >= total) {	/* finished: the line goes, the guest's console follows */
-		fprintf(stdout, "\r%*s\r", 72, "");
-		fflush(stdout);
-		return;
-	}
-	fprintf(stdout, "\r  %s guest RAM: %s of %s (%s/s)   ", what, size_format(done, a, sizeof(a)),
-		size_format(total, b, sizeof(b)),
-		size_format(secs > 0 ? (uint64_t)((double)done / secs) : 0, r, sizeof(r)));
-	fflush(stdout);
-	pl->shown = true;
-}
-
-static void run_on_populate(uint64_t done, uint64_t total, double secs, void *opaque)
-{
-	draw_progress("populating", done, total, secs, opaque);
-}
-
-static void run_on_pin(uint64_t done, uint64_t total, double secs, void *opaque)
-{
-	draw_progress("pinning", done, total, secs, opaque);
-}
-
 /* The initramfs the build makes for --kernel (guest/linux/meson.build: the in-guest stress
  * tool as /init): this build tree's copy when the daxvm running is the build tree's, else the
  * installed one. */
@@ -166,6 +105,7 @@ int cmd_run(int argc, char **argv)
 {
 	struct sigaction sa, old_int, old_term;
 	struct progress_line pl = { 0 };
+	struct ram_progress rp;
 	struct run_options opt;
 	struct run_session *s;
 	struct report *r = NULL;
@@ -210,9 +150,10 @@ int cmd_run(int argc, char **argv)
 	pl.live = pl.tty && opt.cfg.duration_s > 1.0;
 	s->on_tick = run_on_tick;
 	s->tick_opaque = &pl;
-	s->on_populate = run_on_populate;
-	s->on_pin = run_on_pin;
-	s->progress_opaque = &pl;
+	ram_progress_init(&rp);
+	s->on_populate = ram_progress_populate;
+	s->on_pin = ram_progress_pin;
+	s->progress_opaque = &rp;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = run_on_signal;

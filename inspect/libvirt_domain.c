@@ -1,16 +1,63 @@
 /* A libvirt domain's live XML and UUID through libvirt's C API on a read-only connection
  * (virConnectOpenReadOnly: no write access to libvirt is needed or taken). libvirt's API has
  * no read-only call that names the domain's QEMU pid, so the caller finds QEMU by the UUID
- * libvirt passes it (-uuid). */
+ * libvirt passes it (-uuid). libvirt is loaded with dlopen on the first call: linked, its ~50
+ * libraries cost every daxvm start (run, pin-check) 40-50 ms of dynamic loading on the
+ * development machine (docs/perf-ready.md), and only inspect --domain uses it. */
 #include "inspect/domain.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+
+/* The libvirt calls used, resolved from libvirt.so.0 (the library's stable soname). */
+static struct {
+	bool loaded;
+	void (*set_error_func)(void *, virErrorFunc);
+	const char *(*last_error_message)(void);
+	virConnectPtr (*open_read_only)(const char *);
+	int (*connect_close)(virConnectPtr);
+	virDomainPtr (*lookup_by_name)(virConnectPtr, const char *);
+	int (*is_active)(virDomainPtr);
+	int (*uuid_string)(virDomainPtr, char *);
+	char *(*xml_desc)(virDomainPtr, unsigned int);
+	int (*domain_free)(virDomainPtr);
+} lv;
+
+static int load_libvirt(struct err *e)
+{
+	void *h;
+
+	if (lv.loaded)
+		return 0;
+	h = dlopen("libvirt.so.0", RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return err_set(e, -ENOENT, "cannot load libvirt (%s): install the libvirt0 package", dlerror());
+#define LV_SYM(field, name)                                                                       \
+	do {                                                                                       \
+		*(void **)&lv.field = dlsym(h, name);                                              \
+		if (!lv.field)                                                                     \
+			return err_set(e, -ENOENT, "libvirt.so.0 has no %s: install libvirt 1.0 or newer", name); \
+	} while (0)
+	LV_SYM(set_error_func, "virSetErrorFunc");
+	LV_SYM(last_error_message, "virGetLastErrorMessage");
+	LV_SYM(open_read_only, "virConnectOpenReadOnly");
+	LV_SYM(connect_close, "virConnectClose");
+	LV_SYM(lookup_by_name, "virDomainLookupByName");
+	LV_SYM(is_active, "virDomainIsActive");
+	LV_SYM(uuid_string, "virDomainGetUUIDString");
+	LV_SYM(xml_desc, "virDomainGetXMLDesc");
+	LV_SYM(domain_free, "virDomainFree");
+#undef LV_SYM
+	lv.loaded = true;	/* the handle stays open: libvirt keeps threads and state */
+	return 0;
+}
 
 /* libvirt prints every error to stderr by default; inspect reports them itself. */
 static void quiet(void *opaque, virErrorPtr err)
@@ -21,7 +68,7 @@ static void quiet(void *opaque, virErrorPtr err)
 
 static const char *last_error(void)
 {
-	const char *m = virGetLastErrorMessage();
+	const char *m = lv.last_error_message();
 
 	return m && m[0] ? m : "no reason given";
 }
@@ -34,34 +81,37 @@ int inspect_libvirt_domain_xml(const char *uri, const char *name, char **xml, ch
 	int ret = 0, active;
 
 	*xml = NULL;
-	virSetErrorFunc(NULL, quiet);
-	conn = virConnectOpenReadOnly(uri);
+	ret = load_libvirt(e);
+	if (ret)
+		return ret;
+	lv.set_error_func(NULL, quiet);
+	conn = lv.open_read_only(uri);
 	if (!conn)
 		return err_set(e, -ECONNREFUSED, "cannot connect to libvirt at %s: %s", uri, last_error());
-	dom = virDomainLookupByName(conn, name);
+	dom = lv.lookup_by_name(conn, name);
 	if (!dom) {
 		ret = err_set(e, -ENOENT, "libvirt at %s has no domain named '%s' (%s)", uri, name, last_error());
 		goto out_conn;
 	}
-	active = virDomainIsActive(dom);
+	active = lv.is_active(dom);
 	if (active != 1) {
 		ret = err_set(e, -ESRCH, "domain '%s' on %s is not running%s%s", name, uri, active < 0 ? ": " : "",
 			      active < 0 ? last_error() : "");
 		goto out_dom;
 	}
-	if (virDomainGetUUIDString(dom, uuid) < 0) {
+	if (lv.uuid_string(dom, uuid) < 0) {
 		ret = err_set(e, -EIO, "cannot read the UUID of domain '%s': %s", name, last_error());
 		goto out_dom;
 	}
-	desc = virDomainGetXMLDesc(dom, 0);
+	desc = lv.xml_desc(dom, 0);
 	if (!desc) {
 		ret = err_set(e, -EIO, "cannot read the XML of domain '%s': %s", name, last_error());
 		goto out_dom;
 	}
 	*xml = desc;
 out_dom:
-	virDomainFree(dom);
+	lv.domain_free(dom);
 out_conn:
-	virConnectClose(conn);
+	lv.connect_close(conn);
 	return ret;
 }

@@ -63,6 +63,8 @@ static int populate_chunk(struct populate_ctx *c, uint64_t off, uint64_t len)
 {
 	char *p = (char *)c->req->host + off;
 
+	if (c->req->chunk_fn)
+		return c->req->chunk_fn(p, off, len, c->req->chunk_opaque);
 	if (c->touch) {
 		touch_range(p, len, c->req->page_size < 4096 ? 4096 : c->req->page_size);
 		return 0;
@@ -191,7 +193,7 @@ int populate_range(const struct populate_request *req, struct populate_result *r
 	}
 	pthread_mutex_init(&c.lock, NULL);
 	/* Probe the kernel on the first page (EINVAL: no MADV_POPULATE_WRITE before 5.14). */
-	if (madvise(req->host, page, MADV_POPULATE_WRITE)) {
+	if (!req->chunk_fn && madvise(req->host, page, MADV_POPULATE_WRITE)) {
 		if (errno != EINVAL) {
 			int err = -errno;
 

@@ -24,6 +24,11 @@ struct populate_request {
 					 * -EINTR; NULL = never */
 	populate_progress_fn progress;	/* NULL = none */
 	void *opaque;
+	/* Test seam: called for each chunk instead of MADV_POPULATE_WRITE (from any worker);
+	 * returns 0 or -errno. NULL in daxvm. Lets a unit test see the chunks cover the range
+	 * exactly once and inject a failure mid-way. */
+	int (*chunk_fn)(void *p, uint64_t off, uint64_t len, void *opaque);
+	void *chunk_opaque;
 };
 
 struct populate_result {

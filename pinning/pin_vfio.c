@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/size.h"
@@ -284,6 +285,28 @@ static void vfio_close(struct pin_container *c)
 	free(s);
 }
 
+static double secs_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static int vfio_unmap_range(struct vfio_state *s, uint64_t iova, uint64_t size)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof(unmap), .iova = iova, .size = size };
+
+	return ioctl(s->container, VFIO_IOMMU_UNMAP_DMA, &unmap) ? -errno : 0;
+}
+
+/* One MAP_DMA per GiB, in turn. Not on several threads: type1 pins under the container's
+ * lock (vfio_dma_do_map holds iommu->lock across vfio_pin_map_dma in the type1 sources read,
+ * 5.x-6.x), so pieces mapped in parallel would only queue behind it. Pieces cost one ioctl per
+ * GiB and give a long pin its progress line; one UNMAP_DMA over the mapping removes every
+ * piece (type1v2 unmaps all entries inside a range). */
+#define VFIO_PIECE (1ULL << 30)
+
 static int vfio_map(struct pin_container *c, struct pin_mapping *m, struct err *e)
 {
 	struct vfio_state *s = c->priv;
@@ -291,41 +314,50 @@ static int vfio_map(struct pin_container *c, struct pin_mapping *m, struct err *
 		.argsz = sizeof(map),
 		.flags = ((m->flags & PIN_DMA_READ) ? VFIO_DMA_MAP_FLAG_READ : 0) |
 			 ((m->flags & PIN_DMA_WRITE) ? VFIO_DMA_MAP_FLAG_WRITE : 0),
-		.vaddr = m->vaddr,
-		.iova = m->iova,
-		.size = m->size,
 	};
+	uint32_t pieces = pin_slots_for(m->size, VFIO_PIECE);
+	uint64_t done = 0;
+	struct timespec t0;
 	char sz[32];
 
-	if (c->used_slots + 1 > c->max_mappings)
-		return err_set(e, -ENOSPC, "the VFIO container allows no more mappings (%zu in use)",
-			       c->used_slots);
-	if (ioctl(s->container, VFIO_IOMMU_MAP_DMA, &map)) {
-		int ret = -errno;
+	if (c->used_slots + pieces > c->max_mappings)
+		return err_set(e, -ENOSPC, "the VFIO container allows no more mappings (%zu in use, %u needed)",
+			       c->used_slots, pieces);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (done < m->size) {
+		map.vaddr = m->vaddr + done;
+		map.iova = m->iova + done;
+		map.size = m->size - done < VFIO_PIECE ? m->size - done : VFIO_PIECE;
+		if (ioctl(s->container, VFIO_IOMMU_MAP_DMA, &map)) {
+			int ret = -errno;
 
-		if (ret == -ENOMEM)
-			return pin_memlock_error(e, m->size, "VFIO");
-		return err_set(e, ret, "VFIO_IOMMU_MAP_DMA of %s at iova 0x%" PRIx64 " failed: %s%s",
-			       size_format(m->size, sz, sizeof(sz)), m->iova, strerror(-ret),
-			       ret == -EFAULT ? " (the memory cannot be pinned long-term: page cache on a "
-						"disk filesystem is refused; use devdax, hugetlbfs, memfd or anon)" : "");
+			if (done)
+				vfio_unmap_range(s, m->iova, done);	/* the pieces before this one */
+			if (ret == -ENOMEM)
+				return pin_memlock_error(e, m->size, "VFIO");
+			return err_set(e, ret, "VFIO_IOMMU_MAP_DMA of %s at iova 0x%" PRIx64 " failed: %s%s",
+				       size_format(map.size, sz, sizeof(sz)), (uint64_t)map.iova, strerror(-ret),
+				       ret == -EFAULT ? " (the memory cannot be pinned long-term: page cache on a "
+							"disk filesystem is refused; use devdax, hugetlbfs, memfd or anon)" : "");
+		}
+		done += map.size;
+		if (c->progress && pieces > 1)
+			c->progress(done, m->size, secs_since(&t0), c->progress_opaque);
 	}
-	m->nr_slots = 1;
-	c->used_slots++;
+	m->nr_slots = pieces;
+	c->used_slots += pieces;
 	return 0;
 }
 
 static int vfio_unmap(struct pin_container *c, struct pin_mapping *m, struct err *e)
 {
 	struct vfio_state *s = c->priv;
-	struct vfio_iommu_type1_dma_unmap unmap = {
-		.argsz = sizeof(unmap), .iova = m->iova, .size = m->size,
-	};
+	int ret = vfio_unmap_range(s, m->iova, m->size);
 
-	if (ioctl(s->container, VFIO_IOMMU_UNMAP_DMA, &unmap))
-		return err_set(e, -errno, "VFIO_IOMMU_UNMAP_DMA at iova 0x%" PRIx64 " failed: %s", m->iova,
-			       strerror(errno));
-	c->used_slots--;
+	if (ret)
+		return err_set(e, ret, "VFIO_IOMMU_UNMAP_DMA at iova 0x%" PRIx64 " failed: %s", m->iova,
+			       strerror(-ret));
+	c->used_slots -= m->nr_slots;
 	return 0;
 }
 

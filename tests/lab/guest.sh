@@ -120,6 +120,9 @@ linux_guest) run_check linux_guest 400 "$src/tests/lab/check_linux_guest.sh" "$b
 # edu passed through to a nested Linux guest on devdax (issue 11), its own boot too.
 vfio_l2) run_check vfio_l2 200 "$src/tests/lab/check_vfio_l2.sh" "$build" "$edu" "$src" "$bzimage" ;;
 esac
+# Benchmark (issue 13), by --only ready_bench only: daxvm vs QEMU with vfio-pci on devdax; numbers.
+[ "$only" = ready_bench ] && run_check ready_bench 560 "$src/tests/lab/bench_ready.sh" "$build" "$edu"
+[ "$only" = validator_bench ] && run_check validator_bench 300 "$src/tests/lab/bench_validator.sh" "$build" 5 3
 # Development check of daxvm's Linux boot (issue 10), by --only linux_boot only.
 [ "$only" = linux_boot ] && run_check linux_boot 340 "$src/tests/lab/check_linux_boot.sh" "$build"
 # The dax guard: daxctl disable-device during daxvm run (re-enables the device after each round).

@@ -1,6 +1,7 @@
 /* 'daxvm pin-check' option parsing: defaults, both spellings, the cross-option checks. */
 #include "test.h"
 #include "cli/pin_check_options.h"
+#include "memory/populate.h"
 
 #define ARGV(...) ((char *[]){ "pin-check", __VA_ARGS__, NULL })
 #define ARGC(...) ((int)(sizeof((char *[]){ "pin-check", __VA_ARGS__ }) / sizeof(char *)))
@@ -31,6 +32,12 @@ int main(void)
 		    o.hold_s == 0.3 && o.interval_ms == 0 && o.window == 512 && !strcmp(o.report, "r.json"),
 		    "values");
 	TEST_ASSERT(PARSE(&o, &e, "--hold", "0") == 0 && o.hold_s == 0, "hold 0 is allowed");
+	TEST_ASSERT(o.prealloc_threads == populate_default_threads() && o.prealloc_threads >= 1,
+		    "--prealloc-threads defaults to the CPU count (%u)", o.prealloc_threads);
+	TEST_ASSERT(PARSE(&o, &e, "--prealloc-threads", "0") == 0 && o.prealloc_threads == 0,
+		    "--prealloc-threads 0: no populate pass");
+	TEST_ASSERT(PARSE(&o, &e, "--prealloc-threads=7") == 0 && o.prealloc_threads == 7, "--prealloc-threads=7");
+	expect_error(PARSE(&o, &e, "--prealloc-threads", "257"), &e, "--prealloc-threads");
 	TEST_ASSERT(PARSE(&o, &e, "--pin", "vfio", "--vfio", "0000:00:1f.7") == 0 && o.backend == PIN_VFIO &&
 		    !strcmp(o.vfio, "0000:00:1f.7"), "vfio: %s", e.msg);
 	TEST_ASSERT(PARSE(&o, &e, "--vfio", "0000:00:1f.7") == 0 && o.backend == PIN_AUTO,
