@@ -181,35 +181,48 @@ static int one_mode(const char *bdf, const char *mode, unsigned *vectors, uint64
 	return 0;
 }
 
+void nic_irq_park(void)
+{
+	syscall(SYS_delete_module, "e1000e", O_NONBLOCK);	/* ENOENT when it is not loaded */
+}
+
+static int load_e1000e(const char *params, char *why, size_t why_len)
+{
+	int fd = open(E1000E_KO, O_RDONLY | O_CLOEXEC), ret;
+
+	ret = fd < 0 ? -errno : syscall(SYS_finit_module, fd, params, 0) ? -errno : 0;
+	if (fd >= 0)
+		close(fd);
+	if (ret)
+		snprintf(why, why_len, "loading %s '%s' failed: %s", E1000E_KO, params, strerror(-ret));
+	return ret;
+}
+
 int nic_irq_run(struct nic_irq_result *r, char *why, size_t why_len)
 {
 	double t0 = now_s();
-	int ret, fd;
+	int ret;
 
 	memset(r, 0, sizeof(*r));
 	if (find_nic(r->bdf, sizeof(r->bdf))) {
 		r->bdf[0] = 0;
 		return -ENODEV;
 	}
-	/* MSI-X: e1000e was loaded from the initramfs's module list with its defaults. */
-	ret = one_mode(r->bdf, "msix", &r->msix_vectors, &r->msix_irqs, why, why_len);
+	/* MSI-X: e1000e with its defaults; MSI: again with IntMode=1. */
+	nic_irq_park();
+	ret = load_e1000e("", why, why_len);
+	if (!ret)
+		ret = one_mode(r->bdf, "msix", &r->msix_vectors, &r->msix_irqs, why, why_len);
 	if (ret)
 		goto out;
-	/* MSI: the module again with IntMode=1 (delete_module, then finit_module with params). */
 	if (syscall(SYS_delete_module, "e1000e", O_NONBLOCK)) {
 		ret = -errno;
 		snprintf(why, why_len, "unloading e1000e failed: %s", strerror(errno));
 		goto out;
 	}
-	fd = open(E1000E_KO, O_RDONLY | O_CLOEXEC);
-	ret = fd < 0 ? -errno : syscall(SYS_finit_module, fd, "IntMode=1", 0) ? -errno : 0;
-	if (fd >= 0)
-		close(fd);
-	if (ret) {
-		snprintf(why, why_len, "loading %s IntMode=1 failed: %s", E1000E_KO, strerror(-ret));
-		goto out;
-	}
-	ret = one_mode(r->bdf, "msi", &r->msi_vectors, &r->msi_irqs, why, why_len);
+	ret = load_e1000e("IntMode=1", why, why_len);
+	if (!ret)
+		ret = one_mode(r->bdf, "msi", &r->msi_vectors, &r->msi_irqs, why, why_len);
 out:
 	r->seconds = now_s() - t0;
 	return ret;

@@ -20,6 +20,9 @@ struct nic_irq_result {
 	double seconds;			/* the whole phase */
 };
 
+/* Unloads e1000e if the initramfs's module list loaded it: the device stays idle until
+ * nic_irq_run (which loads it itself). */
+void nic_irq_park(void);
 /* Runs both modes. 0, -ENODEV when there is no e1000e (nothing tried), else -errno with why. */
 int nic_irq_run(struct nic_irq_result *r, char *why, size_t why_len);
 

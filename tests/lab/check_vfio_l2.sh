@@ -49,9 +49,8 @@ secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 cat /tmp/l2.out
 leaked=$(( $(pin_net) - before ))
 echo "exit status $st in $secs s; pins left behind (vmstat net, measured here): $leaked"
-echo "--- L2 console (edu lines and the last 15)"
-grep -E "^edu|DAXVM-GUEST-RESULT|uio|0000:00:0|e1000e" /tmp/l2.console 2>/dev/null | head -24
-tail -15 /tmp/l2.console 2>/dev/null
+echo "--- L2 console (the first 60 lines)"
+head -60 /tmp/l2.console 2>/dev/null
 echo "--- L1 kernel log during the run (DMAR)"
 dmesg | tail -n +"$((dmesg_lines + 1))" | grep -iE "dmar|fault|vfio" | head -10
 if dmesg | tail -n +"$((dmesg_lines + 1))" | grep -iqE "DMAR.*fault|fault addr"; then fault=logged; else fault=none; fi
