@@ -52,7 +52,7 @@ echo "exit status $st in $secs s; pins left behind (vmstat net, measured here): 
 echo "--- L2 console (the first 60 lines)"
 head -60 /tmp/l2.console 2>/dev/null
 echo "--- L1 kernel log during the run (DMAR)"
-dmesg | tail -n +"$((dmesg_lines + 1))" | grep -iE "dmar|fault|vfio" | head -10
+dmesg | tail -n +"$((dmesg_lines + 1))" | grep -iE "dmar|fault|vfio|nobody cared" | head -20
 if dmesg | tail -n +"$((dmesg_lines + 1))" | grep -iqE "DMAR.*fault|fault addr"; then fault=logged; else fault=none; fi
 echo "MEASURE vfio_l2_iommu_fault $fault"
 [ $fault = logged ] || { echo "no IOMMU fault in L1's log for the DMA outside L2's RAM"; bad=$((bad + 1)); }
