@@ -392,10 +392,10 @@ out:
 		 ",\"first_mismatch\":\"0x%" PRIx64 "\",\"device\":\"%s\",\"dma_round_trips\":%u,\"interrupts\":%" PRIu64
 		 ",\"polled\":%" PRIu64 ",\"usable_uptime_s\":%.2f,\"outside_ram_iova\":\"0x%" PRIx64 "\",\"outside_ram_changed\":%s"
 		 ",\"nic\":\"%s\",\"nic_msix_vectors\":%u,\"nic_msix_irqs\":%" PRIu64 ",\"nic_msi_vectors\":%u"
-		 ",\"nic_msi_irqs\":%" PRIu64 ",\"nic_seconds\":%.2f,\"why\":\"%.120s\"}",
+		 ",\"nic_msi_irqs\":%" PRIu64 ",\"nic_seconds\":%.2f,\"nic_msi_why\":\"%.100s\",\"why\":\"%.120s\"}",
 		 ok ? "pass" : "fail", bytes, mismatches, pages * PAGE, boot_uptime(), first_bad, d.bdf, done,
 		 d.interrupts, d.polled, t_usable, outside, changed ? "true" : "false", nic.bdf, nic.msix_vectors,
-		 nic.msix_irqs, nic.msi_vectors, nic.msi_irqs, nic.seconds, why);
+		 nic.msix_irqs, nic.msi_vectors, nic.msi_irqs, nic.seconds, nic.msi_why, why);
 	puts(line);
 	fflush(stdout);
 	ports_event(DAXVM_GUEST_EVENT_DONE);

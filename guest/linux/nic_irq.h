@@ -18,12 +18,15 @@ struct nic_irq_result {
 	unsigned msi_vectors;
 	uint64_t msi_irqs;
 	double seconds;			/* the whole phase */
+	char msi_why[128];		/* "" when MSI delivered; else what went wrong (not fatal) */
 };
 
 /* Unloads e1000e if the initramfs's module list loaded it: the device stays idle until
  * nic_irq_run (which loads it itself). */
 void nic_irq_park(void);
-/* Runs both modes. 0, -ENODEV when there is no e1000e (nothing tried), else -errno with why. */
+/* Runs both modes. 0 when MSI-X delivered (an MSI failure is recorded in r->msi_why: the lab
+ * reports it as an open gap), -ENODEV when there is no e1000e (nothing tried), else -errno
+ * with why. */
 int nic_irq_run(struct nic_irq_result *r, char *why, size_t why_len);
 
 #endif
