@@ -324,7 +324,7 @@ static unsigned msix_proof(struct pin_container *c, struct pci_bus *pb, struct p
 		conf1_wr(d->slot, 0x40, conf1_rd(d->slot, 0x40) | 0x10000);
 		*(volatile uint32_t *)(bar0 + NIC_IMS) = 0x8;		/* RXSEQ, as e1000_test_msi fires */
 		*(volatile uint32_t *)(bar0 + NIC_ICS) = 0x8;
-		for (end = lab_now_ms() + 2000; m1 == m0 && lab_now_ms() < end; m1 = msi_irqs(nic))
+		for (end = lab_now_ms() + 500; m1 == m0 && lab_now_ms() < end; m1 = msi_irqs(nic))
 			usleep(2000);
 		*(volatile uint32_t *)(bar0 + NIC_IMC) = 0xffffffff;
 		*(volatile uint32_t *)(bar0 + NIC_ICR) = 0xffffffff;
