@@ -9,30 +9,9 @@
 
 #include "devices/vfio_pci.h"
 
-#define PAGE 4096u
+#include "devices/vfio_pci_internal.h"
 
-struct vfio_pci {
-	struct pci_dev dev;
-	const struct vfio_pci_dev_ops *ops;
-	void *h;
-	struct vfio_pci_host host;
-	struct vfio_pci_region region[PCI_BARS];
-	void *map[PCI_BARS];		/* mmapped BAR, or NULL (trapped) */
-	bool slot_used[PCI_BARS];
-	unsigned slot[PCI_BARS];	/* memslot handle while slot_used */
-	uint8_t msi_off, msi_len;	/* MSI capability in the model; 0 = none */
-	bool msi_64;
-	bool msi_on;
-	unsigned msi_gsi;
-	uint64_t msi_addr;
-	uint32_t msi_data;
-	int msi_fd;
-	bool intx_on;
-	int intx_fd, intx_resample_fd;
-	int reset_status;
-	bool stopped;
-	struct vfio_pci_counters n;
-};
+#define PAGE VFIO_PCI_PAGE
 
 static uint32_t rd(const uint8_t *p, unsigned len)
 {
@@ -52,11 +31,11 @@ static void close_fd(int *fd)
 
 /* ---- INTx and MSI ---- */
 
-static int intx_enable(struct vfio_pci *v)
+int vfio_pci_intx_enable(struct vfio_pci *v)
 {
 	int ret;
 
-	if (v->intx_on || !v->dev.cfg.regs[PCI_CFG_INT_PIN] || !v->host.irqfd)
+	if (v->intx_on || v->msi_on || v->msix.on || !v->dev.cfg.regs[PCI_CFG_INT_PIN] || !v->host.irqfd)
 		return 0;
 	v->intx_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	v->intx_resample_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -85,7 +64,7 @@ fail:
 	return ret;
 }
 
-static void intx_disable(struct vfio_pci *v)
+void vfio_pci_intx_disable(struct vfio_pci *v)
 {
 	if (!v->intx_on)
 		return;
@@ -115,7 +94,7 @@ static int msi_enable(struct vfio_pci *v)
 	if (!v->host.msi_route || !v->host.irqfd)
 		return -ENOTSUP;
 	/* VFIO refuses MSI while INTx is enabled (vfio_pci_set_irqs_ioctl): INTx goes first. */
-	intx_disable(v);
+	vfio_pci_intx_disable(v);
 	ret = v->host.msi_route(v->host.opaque, &v->msi_gsi, v->msi_addr, v->msi_data);
 	if (ret)
 		return ret;
@@ -151,14 +130,16 @@ static void msi_written(struct vfio_pci *v)
 		/* Multiple Message Enable beyond the one vector offered (MMC = 0): out of range. */
 		v->n.msi_errors++;
 	}
-	if (want && !v->msi_on) {
+	if (want && !v->msi_on && v->msix.on) {
+		v->n.msix_errors++;	/* MSI and MSI-X at once: undefined (PCI 3.0 6.8.1.3); MSI-X kept */
+	} else if (want && !v->msi_on) {
 		if (msi_enable(v)) {
 			v->n.irq_errors++;
-			intx_enable(v);
+			vfio_pci_intx_enable(v);
 		}
 	} else if (!want && v->msi_on) {
 		msi_disable(v);
-		if (intx_enable(v))
+		if (vfio_pci_intx_enable(v))
 			v->n.irq_errors++;
 	} else if (want && v->msi_on && v->host.msi_route(v->host.opaque, &v->msi_gsi, v->msi_addr, v->msi_data)) {
 		v->n.irq_errors++;
@@ -180,6 +161,10 @@ static void cfg_written(struct pci_dev *d, unsigned off, unsigned len, uint32_t 
 	}
 	if (v->msi_off && off < v->msi_off + v->msi_len && off + len > v->msi_off) {
 		msi_written(v);
+		return;
+	}
+	if (v->msix.off && off < v->msix.off + 4u && off + len > v->msix.off + 2u) {
+		vfio_pci_msix_ctrl_written(v);
 		return;
 	}
 	if (off >= PCI_CFG_HEADER_BYTES && off >= v->dev.cfg.cap_free)
@@ -215,30 +200,59 @@ static bool cfg_read(struct pci_dev *d, unsigned off, unsigned len, uint32_t *va
 	return v->ops->region_rw(v->h, VFIO_PCI_CFG_REGION, off, value, len, false) == 0;
 }
 
+static int unmap_bar(struct vfio_pci *v, unsigned b, struct err *e)
+{
+	while (v->nr_slots[b]) {
+		int ret = v->host.mem_unmap(v->host.opaque, v->slot[b][v->nr_slots[b] - 1]);
+
+		if (ret)
+			return err_set(e, ret, "%s: removing a memslot of BAR %u failed", v->dev.name, b);
+		if (!--v->nr_slots[b])
+			v->n.bar_mmapped--;
+	}
+	return 0;
+}
+
+/* The BAR's memslots at to: the whole BAR, or the pieces between the MSI-X table and PBA
+ * pages, which stay trapped (the guest's table is daxvm's, the device's is the host kernel's). */
+static int map_bar(struct vfio_pci *v, unsigned b, uint64_t to, uint64_t size, struct err *e)
+{
+	uint64_t holes[2][2], at = 0;
+	unsigned nh = vfio_pci_msix_holes(v, b, size, holes);
+
+	for (unsigned i = 0; i <= nh; i++) {
+		uint64_t end = i < nh ? holes[i][0] : size;
+		int ret;
+
+		if (end > at) {
+			ret = v->host.mem_map(v->host.opaque, to + at, end - at, (uint8_t *)v->map[b] + at,
+					      &v->slot[b][v->nr_slots[b]]);
+			if (ret) {
+				unmap_bar(v, b, e);
+				return err_set(e, ret, "%s: a memslot for BAR %u at 0x%llx failed", v->dev.name, b,
+					       (unsigned long long)(to + at));
+			}
+			if (!v->nr_slots[b]++)
+				v->n.bar_mmapped++;
+		}
+		if (i < nh)
+			at = holes[i][1];
+	}
+	return 0;
+}
+
 static int bar_move(struct pci_dev *d, const struct pci_bar_move *m, struct err *e)
 {
 	struct vfio_pci *v = d->opaque;
-	unsigned b = m->bar;
-	int ret;
+	int ret = unmap_bar(v, m->bar, e);
 
-	if (v->slot_used[b]) {
-		ret = v->host.mem_unmap(v->host.opaque, v->slot[b]);
-		if (ret)
-			return err_set(e, ret, "%s: removing the memslot of BAR %u failed", d->name, b);
-		v->slot_used[b] = false;
-		v->n.bar_mmapped--;
-	}
+	if (ret)
+		return ret;
 	/* A memslot needs whole pages at a page-aligned address; otherwise the BAR stays
 	 * trapped (the bus routes its accesses to bar_access). */
-	if (m->to == PCI_ADDR_NONE || !v->map[b] || m->to % PAGE || m->size % PAGE || !v->host.mem_map)
+	if (m->to == PCI_ADDR_NONE || !v->map[m->bar] || m->to % PAGE || m->size % PAGE || !v->host.mem_map)
 		return 0;
-	ret = v->host.mem_map(v->host.opaque, m->to, m->size, v->map[b], &v->slot[b]);
-	if (ret)
-		return err_set(e, ret, "%s: a memslot for BAR %u at 0x%llx failed", d->name, b,
-			       (unsigned long long)m->to);
-	v->slot_used[b] = true;
-	v->n.bar_mmapped++;
-	return 0;
+	return map_bar(v, m->bar, m->to, m->size, e);
 }
 
 static int bar_access(struct pci_dev *d, unsigned bar, uint64_t off, uint8_t *data, unsigned len,
@@ -248,6 +262,8 @@ static int bar_access(struct pci_dev *d, unsigned bar, uint64_t off, uint8_t *da
 
 	if (bar == PCI_BAR_ROM && is_write)
 		return 0;	/* a ROM ignores writes */
+	if (vfio_pci_msix_access(v, bar, off, data, len, is_write))
+		return 0;
 	if (is_write)
 		v->n.trapped_writes++;
 	else
@@ -266,19 +282,26 @@ static const struct pci_dev_ops vfio_pci_dev_ops = {
 
 /* ---- Creation from the device's config space ---- */
 
+unsigned vfio_pci_find_cap(const uint8_t *cfg, uint8_t id)
+{
+	unsigned off = cfg[PCI_CFG_STATUS] & PCI_STATUS_CAP_LIST ? cfg[PCI_CFG_CAP_PTR] & 0xfc : 0;
+
+	for (unsigned hops = 0; off >= PCI_CFG_HEADER_BYTES && off < PCI_CFG_BYTES - 12 && hops < 48; hops++) {
+		if (cfg[off] == id)
+			return off;
+		off = cfg[off + 1] & 0xfc;
+	}
+	return 0;
+}
+
 /* Copies the device's MSI capability (if any) into the model with one vector, no per-vector
  * masking, and daxvm-owned enable/address/data. */
 static int add_msi(struct vfio_pci *v, const uint8_t *cfg, struct err *e)
 {
-	unsigned off = cfg[PCI_CFG_STATUS] & PCI_STATUS_CAP_LIST ? cfg[PCI_CFG_CAP_PTR] & 0xfc : 0;
+	unsigned off = vfio_pci_find_cap(cfg, PCI_CAP_ID_MSI);
 	uint8_t body[16] = { PCI_CAP_ID_MSI }, wmask[16] = { 0 };
 
-	for (unsigned hops = 0; off >= PCI_CFG_HEADER_BYTES && off < PCI_CFG_BYTES - 4 && hops < 48; hops++) {
-		if (cfg[off] == PCI_CAP_ID_MSI)
-			break;
-		off = cfg[off + 1] & 0xfc;
-	}
-	if (off < PCI_CFG_HEADER_BYTES || off >= PCI_CFG_BYTES - 4 || cfg[off] != PCI_CAP_ID_MSI)
+	if (!off)
 		return 0;
 	v->msi_64 = cfg[off + 2] & 0x80;
 	v->msi_len = v->msi_64 ? 14 : 10;
@@ -354,6 +377,8 @@ int vfio_pci_create(const char *name, const struct vfio_pci_dev_ops *ops, void *
 	ret = add_bars(v, cfg, e);
 	if (!ret)
 		ret = add_msi(v, cfg, e);
+	if (!ret)
+		ret = vfio_pci_msix_add(v, cfg, e);
 	if (ret)
 		goto fail;
 	*out = v;
@@ -371,7 +396,7 @@ struct pci_dev *vfio_pci_dev(struct vfio_pci *v)
 
 int vfio_pci_start(struct vfio_pci *v, struct err *e)
 {
-	int ret = intx_enable(v);
+	int ret = vfio_pci_intx_enable(v);
 
 	if (ret)
 		return err_set(e, ret, "%s: wiring INTx (IRQ %u) through VFIO and a KVM irqfd failed", v->dev.name,
@@ -398,7 +423,8 @@ void vfio_pci_stop(struct vfio_pci *v, struct vfio_pci_stop_info *info)
 	info->reset = v->ops->reset ? v->ops->reset(v->h) : -ENOTTY;
 	info->hazard = info->master_at_stop && !info->master_cleared && info->reset != 0;
 	msi_disable(v);
-	intx_disable(v);
+	vfio_pci_msix_disable(v);
+	vfio_pci_intx_disable(v);
 }
 
 void vfio_pci_destroy(struct vfio_pci *v)
@@ -409,11 +435,12 @@ void vfio_pci_destroy(struct vfio_pci *v)
 		return;
 	vfio_pci_stop(v, &info);
 	for (unsigned b = 0; b < PCI_BARS; b++) {
-		if (v->slot_used[b])
-			v->host.mem_unmap(v->host.opaque, v->slot[b]);
+		for (unsigned i = 0; i < v->nr_slots[b]; i++)
+			v->host.mem_unmap(v->host.opaque, v->slot[b][i]);
 		if (v->map[b] && v->ops->region_munmap)
 			v->ops->region_munmap(v->h, v->map[b], v->region[b].size);
 	}
+	vfio_pci_msix_free(v);
 	free(v);
 }
 

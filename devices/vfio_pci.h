@@ -1,10 +1,12 @@
 /* A passed-through PCI function on daxvm's bus 0: the device's own config space (read from the
- * VFIO config region) behind daxvm's model, with BARs, the expansion ROM and MSI virtualised;
+ * VFIO config region) behind daxvm's model, with BARs, the expansion ROM, MSI and MSI-X virtualised;
  * BARs mapped into KVM memslots where the VFIO region may be mmapped, trapped and forwarded
  * otherwise, and moved when the guest reprograms them; INTx through VFIO eventfds into a KVM
- * irqfd with resample, MSI through a KVM GSI route and an irqfd. The device is reached only
- * through struct vfio_pci_dev_ops (the real VFIO device fd, or a mock in tests), and the VMM
- * only through struct vfio_pci_host (memslots, irqfds, MSI routes). MSI-X is not exposed. */
+ * irqfd with resample, MSI through a KVM GSI route and an irqfd, MSI-X with its table and PBA
+ * trapped (the rest of their BAR in memslots), one KVM route + irqfd per unmasked vector
+ * (vfio_pci_msix.c). The device is reached only through struct vfio_pci_dev_ops (the real VFIO
+ * device fd, or a mock in tests), and the VMM only through struct vfio_pci_host (memslots,
+ * irqfds, MSI routes). */
 #ifndef DAXVM_DEVICES_VFIO_PCI_H
 #define DAXVM_DEVICES_VFIO_PCI_H
 
@@ -18,6 +20,9 @@
 #define VFIO_PCI_CFG_REGION	7
 #define VFIO_PCI_IRQ_INTX	0
 #define VFIO_PCI_IRQ_MSI	1
+#define VFIO_PCI_IRQ_MSIX	2
+#define VFIO_PCI_MSIX_MAX	64	/* vectors exposed at most (the table size is shrunk to it) */
+#define VFIO_PCI_BAR_PIECES	3	/* memslots per BAR: around the MSI-X table and PBA pages */
 
 struct vfio_pci_region {
 	uint64_t size;			/* bytes; 0 = the region does not exist */
@@ -54,6 +59,10 @@ struct vfio_pci_counters {
 	uint64_t trapped_reads, trapped_writes;	/* BAR accesses forwarded with pread/pwrite */
 	uint64_t msi_enables;		/* times the guest turned MSI on */
 	uint64_t msi_errors;		/* MSI programming daxvm refused (vectors out of range) */
+	uint64_t msix_enables;		/* times the guest turned MSI-X on */
+	uint64_t msix_errors;		/* MSI-X refused: an unusable capability, MSI and MSI-X at once */
+	uint64_t msix_route_updates;	/* a live vector's address/data rewritten (route followed) */
+	uint64_t msix_table_accesses;	/* trapped table and PBA accesses */
 	uint64_t irq_errors;		/* SET_IRQS or irqfd calls that failed at run time */
 	uint64_t bar_mmapped;		/* BARs served from a memslot at their current place */
 };
@@ -62,7 +71,7 @@ struct vfio_pci;
 
 /* Resets the device (when it can), reads its config space and regions, and builds the
  * model: type-0 header with the device's IDs and class, its BARs and ROM with their real
- * sizes, MSI kept from the capability list (others hidden). -EINVAL / -ENODEV naming what is
+ * sizes, MSI and MSI-X kept from the capability list (others hidden). -EINVAL / -ENODEV naming what is
  * unsupported (a bridge, a BAR that is not a power of two). name is for messages. */
 int vfio_pci_create(const char *name, const struct vfio_pci_dev_ops *ops, void *h,
 		    const struct vfio_pci_host *host, struct vfio_pci **out, struct err *e);
@@ -83,6 +92,8 @@ void vfio_pci_stop(struct vfio_pci *v, struct vfio_pci_stop_info *info);
 void vfio_pci_destroy(struct vfio_pci *v);
 
 void vfio_pci_get_counters(struct vfio_pci *v, struct vfio_pci_counters *out);
+/* MSI-X vectors the guest is offered (0: the device has no usable MSI-X). */
+unsigned vfio_pci_msix_vectors(struct vfio_pci *v);
 /* The host mapping of BAR bar (what its memslot shows the guest), NULL when it is trapped. */
 void *vfio_pci_bar_host(struct vfio_pci *v, unsigned bar);
 /* Whether the device reset at create worked (0), was unsupported (-ENOTTY) or failed. */

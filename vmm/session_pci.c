@@ -26,6 +26,7 @@ struct session_pci_dev {
 	struct vfio_pci_counters n;
 	uint64_t bar0_gpa;
 	unsigned slot, irq;
+	unsigned msix_vectors;		/* offered to the guest (0: no MSI-X) */
 };
 
 struct session_pci {
@@ -139,6 +140,7 @@ int session_pci_setup(struct run_session *s, struct err *e)
 		d->slot = vfio_pci_dev(d->v)->slot;
 		d->irq = vfio_pci_dev(d->v)->irq;
 		d->bar0_gpa = vfio_pci_dev(d->v)->cfg.active[0];
+		d->msix_vectors = vfio_pci_msix_vectors(d->v);
 		/* Interrupts need KVM's in-kernel irqchip (a Linux guest has one; the stress guest,
 		 * which does not take interrupts, has none): without it the device runs polled. */
 		if (p->irqchip) {
@@ -214,6 +216,11 @@ void session_pci_collect(struct run_session *s, struct report *r)
 		ret |= report_set_i64(r, KEY("interrupts_delivered"), d->irqs);
 		ret |= report_set_u64(r, KEY("msi_enables"), d->n.msi_enables);
 		ret |= report_set_u64(r, KEY("msi_errors"), d->n.msi_errors);
+		ret |= report_set_u64(r, KEY("msix_vectors"), d->msix_vectors);
+		ret |= report_set_u64(r, KEY("msix_enables"), d->n.msix_enables);
+		ret |= report_set_u64(r, KEY("msix_errors"), d->n.msix_errors);
+		ret |= report_set_u64(r, KEY("msix_route_updates"), d->n.msix_route_updates);
+		ret |= report_set_u64(r, KEY("msix_table_accesses"), d->n.msix_table_accesses);
 		ret |= report_set_u64(r, KEY("irq_errors"), d->n.irq_errors);
 		ret |= report_set_u64(r, KEY("trapped_accesses"), d->n.trapped_reads + d->n.trapped_writes);
 		ret |= report_set_str(r, KEY("reset_at_start"), d->reset_at_start == 0 ? "done" :

@@ -36,6 +36,14 @@ if [ -n "$edu" ]; then
 else
 	setup_problems+="setup: QEMU's edu device (1234:11e8) is not on the PCI bus"$'\n'
 fi
+# QEMU's default NIC on q35, e1000e (8086:10d3, MSI-X), on vfio-pci too: the MSI-X proofs
+# (lab_vfio_pci; vfio_l2 passes it to L2 beside edu). No driver claims it in L1.
+for d in /sys/bus/pci/devices/*; do
+	if [ "$(cat $d/vendor)" = 0x8086 ] && [ "$(cat $d/device)" = 0x10d3 ]; then
+		echo vfio-pci >$d/driver_override; basename $d >/sys/bus/pci/drivers_probe
+		echo "LAB-BOOT e1000e $(basename $d) driver $(basename "$(readlink $d/driver)") group $(basename "$(readlink $d/iommu_group)")"
+	fi
+done
 [ -e /dev/dax0.0 ] || setup_problems+="setup: /dev/dax0.0 does not exist"$'\n'
 [ -e /dev/kvm ] || setup_problems+="setup: /dev/kvm does not exist (kvm-amd did not load: no SVM in -cpu max?)"$'\n'
 printf '%s' "$setup_problems" | sed 's/^/LAB-BOOT /'

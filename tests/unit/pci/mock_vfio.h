@@ -23,6 +23,10 @@ struct mock_dev {
 	/* SET_IRQS log: last call per index */
 	unsigned intx_trigger_count, intx_unmask_count, msi_count, irq_calls;
 	int32_t intx_fd, msi_fd;
+	/* MSI-X (mock_dev_add_msix): VFIO's vector count, the last SET_IRQS on its index */
+	unsigned msix_vfio_nr, msix_count;
+	int32_t msix_fds[VFIO_PCI_MSIX_MAX];
+	bool msix_set_fails;		/* SET_IRQS on the MSI-X index fails (host out of vectors) */
 };
 
 /* bar0: MOCK_BAR0_SIZE bytes the caller owns (the fuzz target reuses one), or NULL: calloc'd
@@ -41,6 +45,23 @@ static inline void mock_dev_init_buf(struct mock_dev *m, bool mmap_ok, uint8_t *
 	m->cfg[0x34] = 0x40;
 	m->cfg[0x3d] = 1;				/* INTA# */
 	m->cfg[0x40] = 0x05; m->cfg[0x41] = 0x00; m->cfg[0x42] = 0x80;	/* MSI, 64-bit */
+}
+
+/* An MSI-X capability at 0x50 after MSI: nr vectors (table size), table and PBA in BAR0 at
+ * the given offsets; VFIO offers vfio_nr vectors. */
+static inline void mock_dev_add_msix(struct mock_dev *m, unsigned nr, uint32_t table_off, uint32_t pba_off,
+				     unsigned vfio_nr)
+{
+	m->cfg[0x41] = 0x50;
+	m->cfg[0x50] = 0x11;
+	m->cfg[0x51] = 0;
+	m->cfg[0x52] = (uint8_t)(nr - 1);
+	m->cfg[0x53] = (uint8_t)((nr - 1) >> 8);
+	for (unsigned i = 0; i < 4; i++) {
+		m->cfg[0x54 + i] = (uint8_t)(table_off >> (8 * i));	/* BIR 0 */
+		m->cfg[0x58 + i] = (uint8_t)(pba_off >> (8 * i));
+	}
+	m->msix_vfio_nr = vfio_nr;
 }
 
 static inline void mock_dev_init(struct mock_dev *m, bool mmap_ok)
@@ -112,17 +133,23 @@ static inline int mock_irq_set(void *h, unsigned index, bool unmask, unsigned co
 	m->irq_calls++;
 	if (index == VFIO_PCI_IRQ_INTX && !unmask) {
 		/* VFIO refuses INTx while MSI is on (and the reverse) */
-		if (count && m->msi_count)
+		if (count && (m->msi_count || m->msix_count))
 			return -EINVAL;
 		m->intx_trigger_count = count;
 		m->intx_fd = count ? fds[0] : -1;
 	} else if (index == VFIO_PCI_IRQ_INTX) {
 		m->intx_unmask_count = count;
 	} else if (index == VFIO_PCI_IRQ_MSI) {
-		if (count && m->intx_trigger_count)
+		if (count && (m->intx_trigger_count || m->msix_count))
 			return -EINVAL;
 		m->msi_count = count;
 		m->msi_fd = count ? fds[0] : -1;
+	} else if (index == VFIO_PCI_IRQ_MSIX) {
+		if (count && (m->intx_trigger_count || m->msi_count || count > m->msix_vfio_nr || m->msix_set_fails))
+			return -EINVAL;
+		m->msix_count = count;
+		for (unsigned i = 0; i < count && i < VFIO_PCI_MSIX_MAX; i++)
+			m->msix_fds[i] = fds[i];
 	} else {
 		return -EINVAL;
 	}
@@ -131,8 +158,9 @@ static inline int mock_irq_set(void *h, unsigned index, bool unmask, unsigned co
 
 static inline int mock_irq_count(void *h, unsigned index, unsigned *count)
 {
-	(void)h;
-	*count = index <= VFIO_PCI_IRQ_MSI ? 1 : 0;
+	struct mock_dev *m = h;
+
+	*count = index <= VFIO_PCI_IRQ_MSI ? 1 : index == VFIO_PCI_IRQ_MSIX ? m->msix_vfio_nr : 0;
 	return 0;
 }
 
@@ -155,6 +183,7 @@ static const struct vfio_pci_dev_ops mock_dev_ops = {
 /* ---- the host (KVM) side ---- */
 
 #define MOCK_SLOTS 8
+#define MOCK_GSIS 128
 
 struct mock_host {
 	struct { bool used; uint64_t gpa, size; void *host; } slot[MOCK_SLOTS];
@@ -163,8 +192,14 @@ struct mock_host {
 	unsigned last_gsi;
 	int last_resample;
 	unsigned routes;		/* routes allocated */
+	unsigned route_limit;		/* 0: any number; else more routes fail with -ENOSPC */
 	uint64_t route_addr;
 	uint32_t route_data;
+	/* Per GSI (below MOCK_GSIS): the irqfd assigned to it, and its MSI route. */
+	bool gsi_irqfd[MOCK_GSIS];
+	int gsi_fd[MOCK_GSIS];
+	uint64_t gsi_addr[MOCK_GSIS];
+	uint32_t gsi_data[MOCK_GSIS];
 };
 
 static inline int mock_mem_map(void *o, uint64_t gpa, uint64_t size, void *host, unsigned *slot)
@@ -202,14 +237,21 @@ static inline int mock_irqfd(void *o, unsigned gsi, int fd, int resample_fd, boo
 
 	if (fd < 0)
 		return -EBADF;
+	if (gsi >= MOCK_GSIS)
+		return -EINVAL;
 	if (assign) {
+		if (mh->gsi_irqfd[gsi])
+			return -EBUSY;	/* KVM: one irqfd per eventfd; the model never reuses a GSI */
 		mh->irqfds_assigned++;
 		mh->last_gsi = gsi;
 		mh->last_resample = resample_fd;
+		mh->gsi_irqfd[gsi] = true;
+		mh->gsi_fd[gsi] = fd;
 	} else {
-		if (!mh->irqfds_assigned)
+		if (!mh->irqfds_assigned || !mh->gsi_irqfd[gsi] || mh->gsi_fd[gsi] != fd)
 			return -ENOENT;
 		mh->irqfds_assigned--;
+		mh->gsi_irqfd[gsi] = false;
 	}
 	return 0;
 }
@@ -219,10 +261,16 @@ static inline int mock_msi_route(void *o, unsigned *gsi, uint64_t addr, uint32_t
 	struct mock_host *mh = o;
 
 	if (!*gsi) {
+		if ((mh->route_limit && mh->routes >= mh->route_limit) || 24 + mh->routes >= MOCK_GSIS)
+			return -ENOSPC;
 		*gsi = 24 + mh->routes++;
 	}
+	if (*gsi >= MOCK_GSIS)
+		return -ENOENT;
 	mh->route_addr = addr;
 	mh->route_data = data;
+	mh->gsi_addr[*gsi] = addr;
+	mh->gsi_data[*gsi] = data;
 	return 0;
 }
 
