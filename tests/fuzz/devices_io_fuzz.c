@@ -35,13 +35,70 @@ static struct {
 	struct space_model space[2];
 	unsigned nr_cpus;
 	struct ctl_cpu_state cpu[CTL_MAX_CPUS];
-	uint8_t lcr;
+	struct {		/* the 16550A as a PC guest sees it (devices/serial.c's contract) */
+		uint8_t lcr, ier, mcr, scr, dll, dlm, fcr;
+		bool thri;	/* THR-empty interrupt pending */
+	} uart;
 	unsigned long printed;
 	unsigned last_id;	/* the dummy handler that ran last, 0 = none */
 	uint64_t last_addr;
 } model;
 
 static FILE *devnull;
+
+/* The UART's registers by offset, DLAB = LCR bit 7 selecting the divisor latch at 0 and 1. */
+static void uart_model_write(unsigned reg, uint8_t v)
+{
+	bool dlab = model.uart.lcr & 0x80;
+
+	switch (reg) {
+	case 0:
+		if (dlab) {
+			model.uart.dll = v;
+		} else {
+			if (!(model.uart.mcr & 0x10))	/* loopback sends nothing out */
+				model.printed++;
+			model.uart.thri = true;		/* the byte left at once: THR empty again */
+		}
+		break;
+	case 1:
+		if (dlab) {
+			model.uart.dlm = v;
+		} else {
+			if ((v & 0x02) && !(model.uart.ier & 0x02))
+				model.uart.thri = true;
+			model.uart.ier = v & 0x0f;
+		}
+		break;
+	case 2: model.uart.fcr = v & 0x01; break;
+	case 3: model.uart.lcr = v; break;
+	case 4: model.uart.mcr = v & 0x1f; break;
+	case 7: model.uart.scr = v; break;
+	default: break;		/* LSR and MSR are read-only */
+	}
+}
+
+static uint8_t uart_model_read(unsigned reg)
+{
+	bool dlab = model.uart.lcr & 0x80;
+	uint8_t fifo = model.uart.fcr ? 0xc0 : 0;
+
+	switch (reg) {
+	case 0: return dlab ? model.uart.dll : 0;	/* nothing is ever received */
+	case 1: return dlab ? model.uart.dlm : model.uart.ier;
+	case 2:
+		if (model.uart.thri && (model.uart.ier & 0x02)) {
+			model.uart.thri = false;	/* identifying the interrupt clears it */
+			return 0x02 | fifo;
+		}
+		return 0x01 | fifo;
+	case 3: return model.uart.lcr;
+	case 4: return model.uart.mcr;
+	case 5: return 0x60;			/* THR empty, transmitter empty */
+	case 6: return 0xb0;			/* DCD, DSR, CTS */
+	default: return model.uart.scr;
+	}
+}
 
 /* Handlers of the extra ranges: record who was called, with which address. */
 static int dummy_io(void *opaque, unsigned cpu, uint64_t addr, uint8_t *data, unsigned len, bool is_write)
@@ -220,12 +277,9 @@ static void io_access(struct fuzz_in *in, struct bus *bus, struct ctl_device *ct
 		unsigned reg = (unsigned)(addr - SERIAL_COM1_PORT);
 
 		if (is_write) {
-			if (reg == 3)
-				model.lcr = data[0];
-			else if (reg == 0 && !(model.lcr & 0x80))
-				model.printed++;
+			uart_model_write(reg, data[0]);
 		} else {
-			uint8_t want0 = reg == 5 ? 0x60 : reg == 3 ? model.lcr : 0;
+			uint8_t want0 = uart_model_read(reg);
 
 			FUZZ_ASSERT(data[0] == want0, "serial register %u read 0x%02x, want 0x%02x", reg, data[0], want0);
 			for (unsigned i = 1; i < len; i++)

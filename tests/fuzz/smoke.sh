@@ -12,7 +12,8 @@ scratch=$(mktemp -d) || exit 1
 trap 'rm -rf "$scratch"' EXIT
 artifacts=${DAXVM_FUZZ_ARTIFACTS:-$(dirname "$target")/artifacts}
 mkdir -p "$artifacts"
-"$target" -seed=1 -runs="$runs" -max_total_time=60 -print_final_stats=1 \
+# libFuzzer's default exit code for a crash is 77, meson's "skip": a broken invariant must fail.
+"$target" -seed=1 -runs="$runs" -max_total_time=60 -print_final_stats=1 -error_exitcode=1 -timeout_exitcode=1 \
 	-artifact_prefix="$artifacts/$(basename "$target")-" "$scratch" "$corpus"
 rc=$?
 [ $rc -eq 0 ] && echo "$(basename "$target"): corpus $(ls "$corpus" | wc -l) seeds + $runs runs, no crash, every invariant held"
