@@ -21,7 +21,14 @@ static struct {
 	uint64_t key;		/* (syscall + 1) << 32 | ioctl request; 0 = free */
 	const char *role;
 	uint64_t count;
+	char path[THREAD_FILTER_PATH_BYTES];	/* open/openat: the first one's path */
 } kinds[THREAD_FILTER_KINDS];
+static uint64_t quiet;		/* known libc probes refused without a violation */
+
+/* Files glibc opens by itself from code any thread runs: refused (EACCES, which glibc takes as
+ * "unknown" and carries on) but not a violation. glibc 2.36 malloc: check_may_shrink_heap()
+ * reads overcommit_memory once, the first time a thread's arena heap shrinks in free(). */
+static const char *const quiet_paths[] = { "/proc/sys/vm/overcommit_memory" };
 
 /* What any thread of this program may do whatever its job: locks, time, its own signals and
  * exit, memory management (malloc arenas, thread stacks; the sanitizers' runtime), writes to
@@ -35,7 +42,26 @@ static const int base_syscalls[] = {
 	SCMP_SYS(fstat), SCMP_SYS(newfstatat),
 };
 
-static void note_kind(int nr, unsigned long request, const char *role)
+/* Copies a path argument in the handler (the thread's own memory, NUL-terminated by libc). */
+static void copy_path(char *dst, const char *src)
+{
+	unsigned i = 0;
+
+	for (; src && src[i] && i + 1 < THREAD_FILTER_PATH_BYTES; i++)
+		dst[i] = src[i];
+	dst[i] = '\0';
+}
+
+static bool same_path(const char *a, const char *b)
+{
+	unsigned i = 0;
+
+	for (; a[i] && a[i] == b[i]; i++)
+		;
+	return a[i] == b[i];
+}
+
+static void note_kind(int nr, unsigned long request, const char *path, const char *role)
 {
 	uint64_t key = (uint64_t)(nr + 1) << 32 | (uint32_t)request;
 
@@ -43,9 +69,10 @@ static void note_kind(int nr, unsigned long request, const char *role)
 		uint64_t free_key = 0;
 
 		if (__atomic_compare_exchange_n(&kinds[i].key, &free_key, key, false, __ATOMIC_ACQ_REL,
-						__ATOMIC_ACQUIRE))
+						__ATOMIC_ACQUIRE)) {
+			copy_path(kinds[i].path, path);
 			__atomic_store_n(&kinds[i].role, role, __ATOMIC_RELEASE);
-		else if (free_key != key || __atomic_load_n(&kinds[i].role, __ATOMIC_ACQUIRE) != role)
+		} else if (free_key != key || __atomic_load_n(&kinds[i].role, __ATOMIC_ACQUIRE) != role)
 			continue;
 		__atomic_fetch_add(&kinds[i].count, 1, __ATOMIC_RELAXED);
 		return;
@@ -58,14 +85,25 @@ static void on_sigsys(int sig, siginfo_t *si, void *ctx)
 	const char *role = filter_role ? filter_role : "unnamed";
 	int none = -1;
 
+	/* x86-64 syscall arguments: rdi, rsi, ...: open's path is the first, openat's the second. */
+	const char *path = si->si_syscall == SCMP_SYS(openat) ? (const char *)uc->uc_mcontext.gregs[REG_RSI] :
+			   si->si_syscall == SCMP_SYS(open) ? (const char *)uc->uc_mcontext.gregs[REG_RDI] : NULL;
+
 	(void)sig;
+	for (unsigned i = 0; path && i < sizeof(quiet_paths) / sizeof(quiet_paths[0]); i++) {
+		if (same_path(path, quiet_paths[i])) {
+			__atomic_fetch_add(&quiet, 1, __ATOMIC_RELAXED);
+			uc->uc_mcontext.gregs[REG_RAX] = -EACCES;
+			return;
+		}
+	}
 	__atomic_fetch_add(&violations, 1, __ATOMIC_RELAXED);
 	if (__atomic_compare_exchange_n(&first_syscall, &none, si->si_syscall, false,
 					__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		__atomic_store_n(&first_role, role, __ATOMIC_RELEASE);
-	/* x86-64 syscall arguments: rdi, rsi, ...; an ioctl's request is the second. */
+	/* An ioctl's request is its second argument. */
 	note_kind(si->si_syscall, si->si_syscall == SCMP_SYS(ioctl) ?
-		  (unsigned long)uc->uc_mcontext.gregs[REG_RSI] : 0, role);
+		  (unsigned long)uc->uc_mcontext.gregs[REG_RSI] : 0, path, role);
 	/* The refused call returns -EPERM to its caller (x86-64: the result is in RAX). */
 	uc->uc_mcontext.gregs[REG_RAX] = -EPERM;
 }
@@ -180,6 +218,7 @@ void thread_filter_get_violations(struct thread_filter_violations *v)
 	v->count = __atomic_load_n(&violations, __ATOMIC_ACQUIRE);
 	v->first_syscall = __atomic_load_n(&first_syscall, __ATOMIC_ACQUIRE);
 	v->first_role = __atomic_load_n(&first_role, __ATOMIC_ACQUIRE);
+	v->quiet = __atomic_load_n(&quiet, __ATOMIC_ACQUIRE);
 	v->nr_kinds = 0;
 	for (unsigned i = 0; i < THREAD_FILTER_KINDS; i++) {
 		uint64_t key = __atomic_load_n(&kinds[i].key, __ATOMIC_ACQUIRE);
@@ -191,6 +230,7 @@ void thread_filter_get_violations(struct thread_filter_violations *v)
 			.role = __atomic_load_n(&kinds[i].role, __ATOMIC_ACQUIRE),
 			.count = __atomic_load_n(&kinds[i].count, __ATOMIC_RELAXED),
 		};
+		memcpy(v->kinds[v->nr_kinds - 1].path, kinds[i].path, THREAD_FILTER_PATH_BYTES);
 	}
 }
 
@@ -214,8 +254,9 @@ void thread_filter_describe(const struct thread_filter_violations *v,
 					      req ? req : "", req ? " (" : "", k->request, req ? ")" : "",
 					      k->role ? k->role : "?", (unsigned long long)k->count);
 		else
-			n += (size_t)snprintf(buf + n, len - n, "%s%s by %s x%llu", n ? "; " : "", name,
-					      k->role ? k->role : "?", (unsigned long long)k->count);
+			n += (size_t)snprintf(buf + n, len - n, "%s%s%s%s by %s x%llu", n ? "; " : "", name,
+					      k->path[0] ? " " : "", k->path, k->role ? k->role : "?",
+					      (unsigned long long)k->count);
 	}
 	if (v->count && v->nr_kinds == THREAD_FILTER_KINDS && n < len)
 		snprintf(buf + n, len - n, "; and maybe others");

@@ -50,12 +50,14 @@ struct thread_filter {
 int thread_filter_install(const struct thread_filter *f, struct err *e);
 
 #define THREAD_FILTER_KINDS 16
+#define THREAD_FILTER_PATH_BYTES 64
 /* A distinct refused call: system call, ioctl request (0 for others) and the thread's role. */
 struct thread_filter_kind {
 	int syscall;
 	unsigned long request;
 	const char *role;
 	uint64_t count;
+	char path[THREAD_FILTER_PATH_BYTES];	/* open/openat: the first one's path ("" otherwise) */
 };
 
 struct thread_filter_violations {
@@ -63,6 +65,8 @@ struct thread_filter_violations {
 	int first_syscall;		/* the first one's number (x86-64), -1 when none */
 	const char *first_role;		/* the role of the thread that made it, NULL when none */
 	unsigned nr_kinds;		/* distinct refused calls kept (the first THREAD_FILTER_KINDS) */
+	uint64_t quiet;			/* files glibc opens on its own (thread_filter.c), refused
+					 * with EACCES but not violations */
 	struct thread_filter_kind kinds[THREAD_FILTER_KINDS];
 };
 void thread_filter_get_violations(struct thread_filter_violations *v);

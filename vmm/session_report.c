@@ -124,6 +124,7 @@ int session_fill_report(struct run_session *s, struct report *r)
 			ret |= report_set_bool(r, "security.seccomp_probe", s->shared.seccomp_probe);
 		}
 		ret |= report_set_u64(r, "security.seccomp_violations", v.count);
+		ret |= report_set_u64(r, "security.seccomp_quiet_refusals", v.quiet);
 		if (v.count) {
 			char all[512];
 

@@ -203,7 +203,7 @@ def case_seccomp_probe():
     check(rc == 1, 'exit %d, want 1: %s %s' % (rc, err, out))
     reason = get(rep, 'reason')
     check('seccomp: a vCPU thread made the forbidden system call openat' in reason, 'reason: %s' % reason)
-    check(get(rep, 'security.seccomp_violations') == 2 and get(rep, 'security.seccomp_refused') == 'openat by vCPU x2',
+    check(get(rep, 'security.seccomp_violations') == 2 and get(rep, 'security.seccomp_refused') == 'openat / by vCPU x2',
           'security: %s' % get(rep, 'security'))
     check(get(rep, 'security.seccomp_vcpu_rules') >= 3, 'the Linux guest added no vCPU rules: %s' % get(rep, 'security'))
     check(took < 30 * TIME_SCALE, 'the run went on for %.1f s after the violation' % took)

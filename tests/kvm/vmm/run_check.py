@@ -222,7 +222,7 @@ def case_seccomp_probe():
     check('seccomp: a vCPU thread made the forbidden system call openat' in reason, 'reason: %s' % reason)
     check(get(rep, 'security.seccomp') is True and get(rep, 'security.seccomp_probe') is True, 'security keys')
     check(get(rep, 'security.seccomp_violations') == 2, 'want one refused call per vCPU: %s' % get(rep, 'security'))
-    check(get(rep, 'security.seccomp_refused') == 'openat by vCPU x2', 'refused: %s' % get(rep, 'security.seccomp_refused'))
+    check(get(rep, 'security.seccomp_refused') == 'openat / by vCPU x2', 'refused: %s' % get(rep, 'security.seccomp_refused'))
     check(took < 20 * TIME_SCALE, 'the run went on for %.1f s after the violation' % took)
     check(get(rep, 'pinning.leaked_pins') == 0, 'leaked pins')
     check(files == ['report.json'], 'leftover files: %s' % files)

@@ -63,6 +63,7 @@ struct rules_result {
 	char msg[sizeof(((struct err *)0)->msg) + 32];
 	long fionread_ok, fionread_other, fionread_other_errno;
 	long pread_ok_errno, pread_other, pread_other_errno;
+	long quiet_ret, quiet_errno;
 	int overflow_install;
 };
 
@@ -98,6 +99,9 @@ static void *filtered_rules(void *arg)
 	errno = 0;
 	r->pread_other = pread(other_pipe[0], &c, 1, 0);
 	r->pread_other_errno = errno;
+	errno = 0;	/* glibc's own probe: refused quietly (EACCES), not a violation */
+	r->quiet_ret = open("/proc/sys/vm/overcommit_memory", O_RDONLY | O_CLOEXEC);
+	r->quiet_errno = errno;
 	return NULL;
 }
 
@@ -172,10 +176,13 @@ int main(void)
 			    "FIONREAD on another fd: %ld, errno %ld", rr.fionread_other, rr.fionread_other_errno);
 		TEST_ASSERT(rr.pread_other == -1 && rr.pread_other_errno == EPERM,
 			    "pread64 on another fd: %ld, errno %ld", rr.pread_other, rr.pread_other_errno);
+		TEST_ASSERT(rr.quiet_ret == -1 && rr.quiet_errno == EACCES, "glibc's overcommit probe: %ld, errno %ld",
+			    rr.quiet_ret, rr.quiet_errno);
 		thread_filter_get_violations(&v);
 		TEST_ASSERT(v.count == 5, "%llu violations counted, want 5", (unsigned long long)v.count);
+		TEST_ASSERT(v.quiet == 1, "%llu quiet refusals, want 1", (unsigned long long)v.quiet);
 		thread_filter_describe(&v, NULL, all, sizeof(all));
-		TEST_ASSERT(strstr(all, "ioctl 0x541b by rules worker x1") && strstr(all, "pread64 by rules worker x1") &&
+		TEST_ASSERT(strstr(all, "ioctl 0x541b by rules worker x1") && strstr(all, "openat /dev/null by test worker x1") && strstr(all, "pread64 by rules worker x1") &&
 			    strstr(all, "socket by test worker x1") && strstr(all, "ioctl 0x5421 by test worker x1"),
 			    "the description names each refused call: %s", all);
 		printf("thread_filter: refused calls: %s\n", all);
