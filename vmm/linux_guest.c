@@ -10,6 +10,7 @@
 #include <string.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
+#include <time.h>
 
 #include "common/size.h"
 #include "devices/ctl.h"
@@ -319,6 +320,10 @@ static void linux_destroy(struct guest *g)
  * writes, locks and the i8042/ports state are the base set. */
 static void linux_vcpu_allow(struct guest *g, struct thread_filter_rules *r)
 {
+	/* The CMOS clock's first gmtime_r() initialises glibc's time zone, which opens
+	 * /etc/localtime (glibc 2.36 tzset_internal; seen refused on a vCPU thread in the lab): do
+	 * it now, on the main thread, before any vCPU thread is filtered. */
+	tzset();
 	thread_filter_rules_add_ioctl(r, g->vm_fd, KVM_IRQ_LINE);
 	thread_filter_rules_add(r, SCMP_SYS(time), -1);
 	thread_filter_rules_add(r, SCMP_SYS(gettimeofday), -1);
