@@ -69,14 +69,26 @@ static int set_dma(const struct opt *o, void *target, const char *val, struct er
 	return 0;
 }
 
+/* --seccomp probe: on, and each vCPU thread makes one forbidden call once filtered (the
+ * positive control that the filter traps and the run reports it). */
+static size_t seccomp_choices(const char **names, size_t max)
+{
+	if (max < 3)
+		return 0;
+	names[0] = "on";
+	names[1] = "off";
+	names[2] = "probe";
+	return 3;
+}
+
 static int set_seccomp(const struct opt *o, void *target, const char *val, struct err *e)
 {
 	struct run_options *ro = target;
 
-	if (strcmp(val, "on") && strcmp(val, "off"))
-		return err_set(e, -EINVAL, "%s '%s' is neither on nor off: use %s on or %s off", o->name,
-			       val, o->name, o->name);
-	ro->cfg.seccomp = !strcmp(val, "on");
+	if (strcmp(val, "on") && strcmp(val, "off") && strcmp(val, "probe"))
+		return opts_choice_error(o, val, "a seccomp mode", e);
+	ro->cfg.seccomp = strcmp(val, "off") != 0;
+	ro->cfg.seccomp_probe = !strcmp(val, "probe");
 	return 0;
 }
 
@@ -195,8 +207,8 @@ static const struct opt run_opts[] = {
 	{ .name = "--dma-media", .value = "PATH", .kind = OPT_STR, .off = CFG(dma_media),
 	  .help = "the DMA device's media: an existing file or block device, OVERWRITTEN",
 	  .def = "a 64 MiB memfd", .fix = "a file or block device path" },
-	{ .name = "--seccomp", .kind = OPT_CALL, .set = set_seccomp, .choices = on_off_choices,
-	  .help = "after set-up, vCPU and DMA queue threads run under a system call filter; a forbidden call is refused and fails the run, naming it",
+	{ .name = "--seccomp", .kind = OPT_CALL, .set = set_seccomp, .choices = seccomp_choices,
+	  .help = "after set-up, vCPU and DMA queue threads run under a system call filter; a forbidden call is refused and fails the run, naming it (probe: each vCPU thread makes one on purpose)",
 	  .def = "on" },
 	{ .name = "--report", .value = "FILE.json", .kind = OPT_STR,
 	  .off = offsetof(struct run_options, report_path),

@@ -15,6 +15,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 
 const char *validate_evidence_name(enum validate_evidence ev)
@@ -243,6 +244,14 @@ void validate_decide(const struct validate_readings *r, struct validate_decision
 	/* GUP counts every 4 KiB page it pins, whatever the folio size (io_uring drops the extra
 	 * pins of a large folio afterwards, 6.10+): compare 4 KiB pages. */
 	vm_covers = d->vm_pinning_acquired >= (int64_t)pages4k;
+	if (!vm_covers && !r->vmstat_refreshed && d->vm_pinning_acquired > (int64_t)pages4k / 2) {
+		/* Unrefreshed counters may still hold per-CPU deltas: at most 125 per CPU (the
+		 * largest threshold calculate_normal_threshold gives, mm/vmstat.c). */
+		long cpus = sysconf(_SC_NPROCESSORS_CONF);
+		int64_t lag = 125 * (int64_t)(cpus > 0 ? cpus : 1);
+
+		vm_covers = d->vm_pinning_acquired + lag >= (int64_t)pages4k;
+	}
 
 	if (own_moved) {
 		d->evidence = VALIDATE_EV_OWN;

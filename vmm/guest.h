@@ -11,6 +11,7 @@
 
 #include "common/err.h"
 #include "common/report.h"
+#include "common/thread_filter.h"
 #include "devices/bus.h"
 #include "devices/serial.h"
 #include "pinning/pin.h"
@@ -65,6 +66,11 @@ struct guest_ops {
 	/* Sets the registers vCPU cpu starts with. */
 	int (*setup_vcpu)(struct guest *g, const struct guest_machine *m, unsigned cpu, int vcpu_fd,
 			  struct err *e);
+	/* What its devices' handlers do on a vCPU thread beyond the filter's base set (locks,
+	 * clock, memory, write) and the vCPU's own KVM_RUN: added to r, the allowlist every vCPU
+	 * thread installs once set up (--seccomp). Called after create_devices. May be NULL:
+	 * nothing beyond. */
+	void (*vcpu_allow)(struct guest *g, struct thread_filter_rules *r);
 	/* Starts device threads, just before the vCPUs run. */
 	int (*start_devices)(struct guest *g, struct err *e);
 	/* After an MMIO or port exit the bus served: VCPU_RUNNING or how the vCPU ends

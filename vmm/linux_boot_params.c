@@ -81,7 +81,9 @@ int linux_layout_plan(const struct bzimage_info *info, const struct machine_map 
 		if (out->kernel_gpa < LINUX_KERNEL_MIN_GPA + initrd_bytes)
 			goto no_room;
 		at = (out->kernel_gpa - initrd_bytes) & ~(PAGE - 1);
-		if (at < LINUX_KERNEL_MIN_GPA)
+		/* Below the kernel must still be below initrd_addr_max (linux_boot_fuzz found an
+		 * initrd placed past a small initrd_addr_max this way). */
+		if (at < LINUX_KERNEL_MIN_GPA || at + initrd_bytes > top)
 			goto no_room;
 	}
 	out->initrd_gpa = at;

@@ -163,3 +163,10 @@ struct vfio_pci_host pci_host_ops(struct pci_host *h)
 	return (struct vfio_pci_host){ .opaque = h, .mem_map = host_mem_map, .mem_unmap = host_mem_unmap,
 				       .irqfd = host_irqfd, .msi_route = host_msi_route };
 }
+
+void pci_host_vcpu_allow(const struct pci_host *h, struct thread_filter_rules *r)
+{
+	thread_filter_rules_add_ioctl(r, h->vm_fd, KVM_SET_USER_MEMORY_REGION);
+	thread_filter_rules_add_ioctl(r, h->vm_fd, KVM_IRQFD);
+	thread_filter_rules_add_ioctl(r, h->vm_fd, KVM_SET_GSI_ROUTING);
+}

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/thread_filter.h"
 #include "devices/vfio_pci.h"
 
 #define PCI_HOST_SLOT_BASE	32	/* guest RAM and pmem use the slots below */
@@ -33,5 +34,9 @@ struct vfio_pci_host pci_host_ops(struct pci_host *h);
  * the VM has assigned devices and handles non-coherent DMA (guest MTRRs/PAT, WBINVD) when the
  * IOMMU does not enforce snooping. 0 or -errno (no CONFIG_KVM_VFIO: -ENODEV). */
 int pci_host_add_group(struct pci_host *h, int group_fd);
+/* What the callbacks of pci_host_ops do on a vCPU thread (the guest moves a BAR, enables MSI
+ * or INTx through config space): KVM_SET_USER_MEMORY_REGION, KVM_IRQFD and KVM_SET_GSI_ROUTING
+ * on the VM fd only. */
+void pci_host_vcpu_allow(const struct pci_host *h, struct thread_filter_rules *r);
 
 #endif

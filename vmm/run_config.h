@@ -45,6 +45,7 @@ struct run_config {
 	const char *devices[RUN_MAX_DEVICES];	/* vfio-pci devices to pass through ("DDDD:BB:DD.F") */
 	unsigned nr_devices;
 	bool seccomp;			/* vCPU and DMA queue threads run under a syscall filter */
+	bool seccomp_probe;		/* and each vCPU thread makes one forbidden call (a test) */
 };
 
 #endif

@@ -177,10 +177,15 @@ static int stage_vcpus(struct run_session *s, struct err *e)
 	s->shared.guest = s->guest;
 	s->shared.ignore_unclaimed_pio = s->guest_ops->ignore_unclaimed_pio;
 	s->shared.hlt_is_idle = s->guest_ops->hlt_is_idle;
-	/* The vCPU filter allows what the built-in guest's exits need (KVM_RUN, KVM_GET_REGS);
-	 * a Linux guest's vCPU threads also write the console, inject interrupts and proxy VFIO
-	 * config space, which that allowlist does not cover yet: no filter for them. */
-	s->shared.seccomp = s->cfg->seccomp && !s->cfg->kernel;
+	/* The vCPU allowlist comes from the guest (its devices' handlers) and the passed-through
+	 * PCI devices; each thread adds its own KVM_RUN (vmm/vcpu.c). */
+	s->shared.seccomp = s->cfg->seccomp;
+	s->shared.seccomp_probe = s->cfg->seccomp && s->cfg->seccomp_probe;
+	memset(&s->vcpu_rules, 0, sizeof(s->vcpu_rules));
+	if (s->guest_ops->vcpu_allow)
+		s->guest_ops->vcpu_allow(s->guest, &s->vcpu_rules);
+	session_pci_vcpu_allow(s, &s->vcpu_rules);
+	s->shared.filter_rules = &s->vcpu_rules;
 	s->shared.refuse_unclaimed = s->cfg->guest_flags & GUEST_F_HOSTILE;
 	for (unsigned i = 0; i < s->cfg->cpus; i++) {
 		int ret = vcpu_create(&s->vcpus[i], &s->vm, i, &s->shared, e);
@@ -341,6 +346,14 @@ void session_progress(struct run_session *s, struct guest_progress *p)
 	s->guest_ops->progress(s->guest, p);
 }
 
+static bool seccomp_refused(void)
+{
+	struct thread_filter_violations v;
+
+	thread_filter_get_violations(&v);
+	return v.count > 0;
+}
+
 void session_run(struct run_session *s)
 {
 	uint64_t duration_ns = (uint64_t)(s->cfg->duration_s * 1e9);
@@ -354,6 +367,8 @@ void session_run(struct run_session *s)
 		}
 		if (session_guard_tripped(s))
 			break;	/* device DMA is already stopped; session_finish says why */
+		if (s->cfg->seccomp && seccomp_refused())
+			break;	/* a served thread tried what it must not: session_finish names it */
 		if (check_vcpus(s))
 			break;
 		if (s->guest_ops->finished && s->guest_ops->finished(s->guest))
@@ -444,9 +459,12 @@ void session_finish(struct run_session *s)
 		if (v.count) {
 			char name[64], why[SESSION_REASON_BYTES];
 
+			char all[256];
+
 			thread_filter_syscall_name(v.first_syscall, name, sizeof(name));
-			snprintf(why, sizeof(why), "seccomp: a %s thread made the forbidden system call %s (%llu refused in all); it was refused, not run",
-				 v.first_role, name, (unsigned long long)v.count);
+			thread_filter_describe(&v, session_ioctl_name, all, sizeof(all));
+			snprintf(why, sizeof(why), "seccomp: a %s thread made the forbidden system call %s (%llu refused in all: %s); it was refused, not run",
+				 v.first_role, name, (unsigned long long)v.count, all);
 			note(s->found.live, why);
 		}
 	}

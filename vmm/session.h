@@ -88,6 +88,7 @@ struct run_session {
 	struct serial *serial;
 	struct guest_machine gm;	/* what the guest is handed */
 	struct vcpu_shared shared;
+	struct thread_filter_rules vcpu_rules;	/* the guest's and its devices' vCPU allowlist */
 	struct vcpu vcpus[SESSION_MAX_VCPUS];
 	unsigned nr_vcpus;		/* vCPUs created (and to destroy) */
 	int vcpu_ends[SESSION_MAX_VCPUS];	/* enum vcpu_end of each, kept after they are destroyed */
@@ -115,6 +116,10 @@ void session_run(struct run_session *s);
  * devices before unpinning), undoes every stage (unpinning runs the release check), then
  * judges: s->failed and s->reason. Safe after session_start failed (only undoes). */
 void session_finish(struct run_session *s);
+
+/* The name of a KVM or VFIO ioctl request a vCPU thread may make, NULL for others (for the
+ * report of refused calls). */
+const char *session_ioctl_name(unsigned long request);
 
 /* The run's own report keys (verdict, backing, machine map, timing); after session_finish. */
 int session_fill_report(struct run_session *s, struct report *r);

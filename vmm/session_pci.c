@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/vfio.h>
+#include <seccomp.h>
 #include <sys/ioctl.h>
 
 #include "devices/pci_bus.h"
@@ -249,4 +251,21 @@ void session_pci_free(struct run_session *s)
 		pci_host_fini(&s->pci->host);
 	free(s->pci);
 	s->pci = NULL;
+}
+
+void session_pci_vcpu_allow(const struct run_session *s, struct thread_filter_rules *r)
+{
+	const struct session_pci *p = s->pci;
+
+	if (!p || !p->nr)
+		return;
+	for (unsigned i = 0; i < p->nr; i++) {
+		thread_filter_rules_add(r, SCMP_SYS(pread64), p->d[i].vdev.fd);
+		thread_filter_rules_add(r, SCMP_SYS(pwrite64), p->d[i].vdev.fd);
+		thread_filter_rules_add_ioctl(r, p->d[i].vdev.fd, VFIO_DEVICE_SET_IRQS);
+	}
+	/* INTx and MSI eventfds are made and closed when the guest switches between them. */
+	thread_filter_rules_add(r, SCMP_SYS(eventfd2), -1);
+	thread_filter_rules_add(r, SCMP_SYS(close), -1);
+	pci_host_vcpu_allow(&p->host, r);
 }

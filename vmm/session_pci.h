@@ -26,5 +26,10 @@ void session_pci_undo(struct run_session *s);
  * may still DMA is a finding). */
 void session_pci_collect(struct run_session *s, struct report *r);
 void session_pci_free(struct run_session *s);
+/* What the passed-through devices do on a vCPU thread when the guest touches their config
+ * space or a trapped BAR (devices/vfio_pci.c over vfio_pci_fd.c, KVM through pci_host.c):
+ * pread/pwrite and VFIO_DEVICE_SET_IRQS on each device's fd only, eventfds for interrupts
+ * made and closed, and pci_host_vcpu_allow. Nothing without devices. */
+void session_pci_vcpu_allow(const struct run_session *s, struct thread_filter_rules *r);
 
 #endif

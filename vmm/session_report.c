@@ -1,6 +1,8 @@
 /* The run's own report keys: verdict, backing, machine, vCPU ends and timing. The guest, its
  * devices and the validator add theirs when they are collected. */
 #include <errno.h>
+#include <linux/kvm.h>
+#include <linux/vfio.h>
 #include <stdio.h>
 
 #include "common/thread_filter.h"
@@ -115,13 +117,22 @@ int session_fill_report(struct run_session *s, struct report *r)
 
 		thread_filter_get_violations(&v);
 		ret |= report_set_bool(r, "security.seccomp", s->shared.seccomp);
-		if (s->cfg->seccomp && !s->shared.seccomp)
-			ret |= report_set_str(r, "security.seccomp_off_because", "no vCPU allowlist for Linux guests yet");
+		if (s->shared.seccomp) {
+			/* The vCPU allowlist beyond the base set and KVM_RUN/KVM_GET_REGS: from the
+			 * guest and its devices. */
+			ret |= report_set_u64(r, "security.seccomp_vcpu_rules", s->vcpu_rules.nr);
+			ret |= report_set_bool(r, "security.seccomp_probe", s->shared.seccomp_probe);
+		}
 		ret |= report_set_u64(r, "security.seccomp_violations", v.count);
+		ret |= report_set_u64(r, "security.seccomp_quiet_refusals", v.quiet);
 		if (v.count) {
+			char all[512];
+
 			thread_filter_syscall_name(v.first_syscall, name, sizeof(name));
 			ret |= report_set_str(r, "security.seccomp_first_syscall", name);
 			ret |= report_set_str(r, "security.seccomp_first_thread", v.first_role);
+			thread_filter_describe(&v, session_ioctl_name, all, sizeof(all));
+			ret |= report_set_str(r, "security.seccomp_refused", all);
 		}
 	}
 	if (s->guard_checked) {
@@ -142,4 +153,25 @@ int session_fill_report(struct run_session *s, struct report *r)
 	ret |= report_set_double(r, "timing.boot_ms", ms_between(s->t.boot_start_ns, s->t.all_ready_ns));
 	ret |= report_set_double(r, "timing.run_ms", run_s * 1e3);
 	return ret ? -EINVAL : 0;
+}
+
+const char *session_ioctl_name(unsigned long request)
+{
+	static const struct { unsigned long request; const char *name; } names[] = {
+		{ KVM_RUN, "KVM_RUN" }, { KVM_GET_REGS, "KVM_GET_REGS" }, { KVM_SET_REGS, "KVM_SET_REGS" },
+		{ KVM_IRQ_LINE, "KVM_IRQ_LINE" }, { KVM_IRQ_LINE_STATUS, "KVM_IRQ_LINE_STATUS" },
+		{ KVM_IRQFD, "KVM_IRQFD" }, { KVM_SET_GSI_ROUTING, "KVM_SET_GSI_ROUTING" },
+		{ KVM_SET_USER_MEMORY_REGION, "KVM_SET_USER_MEMORY_REGION" }, { KVM_SIGNAL_MSI, "KVM_SIGNAL_MSI" },
+		{ KVM_IOEVENTFD, "KVM_IOEVENTFD" }, { KVM_GET_SREGS, "KVM_GET_SREGS" },
+		{ KVM_SET_SREGS, "KVM_SET_SREGS" }, { KVM_GET_MSRS, "KVM_GET_MSRS" },
+		{ KVM_SET_MSRS, "KVM_SET_MSRS" }, { KVM_GET_LAPIC, "KVM_GET_LAPIC" },
+		{ KVM_INTERRUPT, "KVM_INTERRUPT" }, { KVM_NMI, "KVM_NMI" },
+		{ VFIO_DEVICE_SET_IRQS, "VFIO_DEVICE_SET_IRQS" }, { VFIO_DEVICE_GET_IRQ_INFO, "VFIO_DEVICE_GET_IRQ_INFO" },
+		{ VFIO_DEVICE_GET_REGION_INFO, "VFIO_DEVICE_GET_REGION_INFO" }, { VFIO_DEVICE_RESET, "VFIO_DEVICE_RESET" },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].request == request)
+			return names[i].name;
+	return NULL;
 }

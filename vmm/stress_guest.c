@@ -321,11 +321,20 @@ static void stress_destroy(struct guest *g)
 	free(g);
 }
 
+/* On a vCPU thread the control device and the DMA engine's registers need only the base set:
+ * locks, console writes (CTL_PUTC) and eventfd doorbell writes when KVM has no ioeventfd. */
+static void stress_vcpu_allow(struct guest *g, struct thread_filter_rules *r)
+{
+	(void)g;
+	(void)r;
+}
+
 const struct guest_ops stress_guest_ops = {
 	.name = "stress",
 	.create = stress_create,
 	.plan = stress_plan,
 	.create_devices = stress_create_devices,
+	.vcpu_allow = stress_vcpu_allow,
 	.load = stress_load,
 	.setup_vcpu = stress_setup_vcpu,
 	.start_devices = stress_start_devices,

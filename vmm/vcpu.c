@@ -1,5 +1,6 @@
 /* vCPU threads and their exit handling. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <linux/kvm.h>
 #include <signal.h>
@@ -161,19 +162,34 @@ static bool vcpu_handle_mmio(struct vcpu *v)
 }
 
 /* What a vCPU thread does after set-up: KVM_RUN and KVM_GET_REGS (an error's RIP) on its own
- * fd, and what device handlers do on it (doorbell eventfd and console writes, locks, clock:
- * the base set). No open, no socket, no exec, no other ioctl. */
+ * fd only, and what the guest's device handlers do on it (shared->filter_rules, built from
+ * the guest and its devices; doorbell eventfd and console writes, locks, clock: the base set).
+ * No open, no socket, no exec, no other ioctl. */
 static int vcpu_filter(struct vcpu *v)
 {
-	static const unsigned long ioctls[] = { KVM_RUN, KVM_GET_REGS };
-	const struct thread_filter f = { .role = "vCPU", .ioctls = ioctls,
-					 .nr_ioctls = sizeof(ioctls) / sizeof(ioctls[0]) };
+	static const struct thread_filter_rules none;
+	struct thread_filter_rules r = v->shared->filter_rules ? *v->shared->filter_rules : none;
+	const struct thread_filter f = { .role = "vCPU", .rules = &r };
 	struct err e = { 0 };
-	int ret = thread_filter_install(&f, &e);
+	int ret;
 
-	if (ret)
+	thread_filter_rules_add_ioctl(&r, v->fd, KVM_RUN);
+	thread_filter_rules_add_ioctl(&r, v->fd, KVM_GET_REGS);
+	ret = thread_filter_install(&f, &e);
+	if (ret) {
 		vcpu_fail(v, VCPU_END_ERROR, "%s", e.msg);
-	return ret;
+		return ret;
+	}
+	if (v->shared->seccomp_probe) {
+		/* The positive control: this must be refused (EPERM) and counted as a violation. */
+		int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			vcpu_fail(v, VCPU_END_ERROR, "the seccomp probe's open(\"/\") was not refused: the vCPU filter does not work");
+			return -EIO;
+		}
+	}
+	return 0;
 }
 
 static void *vcpu_thread(void *arg)

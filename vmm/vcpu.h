@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/thread_filter.h"
 #include "devices/bus.h"
 #include "vmm/kvm_vm.h"
 
@@ -50,6 +51,10 @@ struct vcpu_shared {
 		atomic_ulong count;
 	} unclaimed[VCPU_PORT_STATS];
 	bool seccomp;		/* each vCPU thread filters its system calls (common/thread_filter.h) */
+	/* What the guest's devices do on a vCPU thread (vmm/vcpu_filter.c); every thread adds
+	 * KVM_RUN and KVM_GET_REGS on its own fd. */
+	const struct thread_filter_rules *filter_rules;
+	bool seccomp_probe;	/* each filtered thread makes one forbidden call (openat) at start */
 	bool refuse_unclaimed;	/* hostile guest: an access no device claims is refused and counted
 				 * (reads return all ones), not the end of the vCPU */
 	atomic_bool stop;	/* set by the VMM: leave KVM_RUN and end */

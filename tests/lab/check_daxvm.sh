@@ -121,11 +121,105 @@ for pin in auto vfio; do
 		other=$((other + 1))
 	fi
 done
+# One value of a daxvm report (pretty-printed JSON, one key per line) without python3, which
+# starts in seconds here (its stdlib comes over 9p under TCG).
+json() {	# FILE KEY
+	awk -v want="$2" '
+	/^ *"[^"]*": \{$/ { k = $0; sub(/^ *"/, "", k); sub(/".*/, "", k); st[++n] = k; next }
+	/^ *\},?$/ { n--; next }
+	/^ *"[^"]*": / {
+		line = $0; sub(/^ *"/, "", line); key = line; sub(/".*/, "", key)
+		val = line; sub(/^[^"]*": /, "", val); sub(/,$/, "", val); gsub(/^"|"$/, "", val)
+		p = ""; for (i = 1; i <= n; i++) p = p st[i] "."
+		if (p key == want) { print val; found = 1; exit }
+	}
+	END { if (!found) print "None" }' "$1"
+}
+problem() { echo "report check failed: $*"; other=$((other + 1)); }
+
+# --- A hostile guest on devdax (issue 12): every vCPU attacks the VMM for 2 s (random device
+# registers, descriptors, ring indices, doorbells, unclaimed MMIO, exceptions) with guest RAM on
+# /dev/dax0.0 pinned through VFIO (the backend every kernel allows for devdax; its pins leak, so
+# the verdict is the leak's FAIL, judged like the runs above). The host must come through intact:
+# guard pages untouched, no forbidden system call, pins validated. ~5 s.
+t0=$(date +%s.%N)
+args=(run --mem /dev/dax0.0 --mem-size 64M --cpus 2 --duration 2 --inject hostile --pin vfio --vfio "$edu"
+      --hang-timeout 20 --console /dev/null --report /tmp/run-hostile.json)
+echo "\$ daxvm ${args[*]}"
+rm -f /tmp/run-hostile.json
+run_judged hostile /tmp/run-hostile.out "$daxvm" "${args[@]}"
+if [ -f /tmp/run-hostile.json ]; then
+	r=/tmp/run-hostile.json
+	for k in refused_accesses refused_per_s unclaimed_io ctl_bad_writes dma_refused exceptions dma_transfers \
+		 guard_checked guard_violations host_intact; do
+		eval "h_$k=\$(json $r hostile.$k)"
+	done
+	echo "hostile: $h_refused_accesses accesses refused ($h_refused_per_s/s: $h_unclaimed_io unclaimed MMIO, $h_ctl_bad_writes control, $h_dma_refused DMA), $h_exceptions exceptions survived, $h_dma_transfers DMA transfers served, guard violations $h_guard_violations; seccomp $(json $r security.seccomp), $(json $r security.seccomp_violations) refused calls; backing $(json $r backing.kind)"
+	# hostile.host_intact also needs a PASS verdict, which VFIO's devdax leak denies here: what
+	# the attack itself could break is judged apart (vCPUs served, guards, system calls, DMA copies).
+	contained=no
+	[ "$h_guard_checked" = true ] && [ "$h_guard_violations" = 0 ] && [ "$(json $r security.seccomp_violations)" = 0 ] &&
+		[ "$(json $r guest.vcpus_done)" = 2 ] && [ "$(json $r dma.media_errors)" = 0 ] && contained=yes
+	echo "hostile: host_intact $h_host_intact (reason: $(json $r reason)); attack contained: $contained (vCPUs served $(json $r guest.vcpus_done) of 2, DMA media errors $(json $r dma.media_errors))"
+	echo "MEASURE hostile_attack_contained $contained"
+	echo "MEASURE hostile_guard_violations $h_guard_violations"
+	[ "$h_guard_checked" = true ] || problem "hostile: the guard pages were not checked"
+	[ "$(json $r backing.kind)" = devdax ] || problem "hostile: backing is not devdax"
+	[ "$(json $r security.seccomp)" = true ] && [ "$(json $r security.seccomp_violations)" = 0 ] ||
+		problem "hostile: seccomp off or a refused call: $(json $r security.seccomp_refused)"
+	for k in unclaimed_io ctl_bad_writes dma_refused exceptions; do
+		[ "$(eval echo \$h_$k)" != None ] && [ "$(eval echo \$h_$k)" -gt 0 ] ||
+			problem "hostile.$k is $(eval echo \$h_$k): that attack never happened or was not counted"
+	done
+else
+	problem "hostile run: no report written"
+fi
+echo "TIMING hostile_check_s $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')"
+
+# --- Without root (issue 12): daxvm run as nobody with group access to /dev/kvm, the dax device
+# and edu's VFIO group, memlock raised by prlimit (no capability). It must run and judge as root
+# does (VFIO's devdax leak: FAIL naming it), and its report must name what it could not check
+# without privilege (pagemap hides PFNs without CAP_SYS_ADMIN). Over its memlock limit (io_uring
+# pins of memfd, which are charged) it must stop with exit 2 and one line. ~5 s.
+t0=$(date +%s.%N)
+group=$(basename "$(readlink /sys/bus/pci/devices/$edu/iommu_group)")
+nr=/tmp/daxvm-nonroot
+rm -rf $nr && mkdir -p $nr && chmod 777 $nr	# the report's directory; daxvm itself is world-executable
+saved=$(stat -c '%n %g %a' /dev/kvm /dev/dax0.0 "/dev/vfio/$group")
+kvm_gid=$(getent group kvm | cut -d: -f3)
+kvm_gid=${kvm_gid:-36}
+chgrp "$kvm_gid" /dev/kvm /dev/dax0.0 "/dev/vfio/$group" && chmod g+rw /dev/kvm /dev/dax0.0 "/dev/vfio/$group"
+nobody=(setpriv --reuid=65534 --regid=65534 --groups="$kvm_gid" --inh-caps=-all)
+args=(run --mem /dev/dax0.0 --mem-size 64M --cpus 2 --duration 1 --pin vfio --vfio "$edu" --hang-timeout 20
+      --console /dev/null --report $nr/report.json)
+echo "\$ prlimit --memlock=256M ${nobody[*]} daxvm ${args[*]}"
+run_judged nonroot $nr/run.out prlimit --memlock=$((256 << 20)) "${nobody[@]}" "$daxvm" "${args[@]}"
+if [ -f $nr/report.json ]; then
+	r=$nr/report.json
+	echo "nonroot: verdict $(json $r verdict); frames_checked $(json $r validation.frames_checked); skipped: $(json $r validation.skipped); pinned $(json $r pinning.pinned_pages) of $(json $r pinning.expected_pages); vmstat refreshed $(json $r pinning.vmstat_refreshed); seccomp violations $(json $r security.seccomp_violations)"
+	skipped=$(json $r validation.skipped)
+	echo "MEASURE nonroot_skips_named $(case $skipped in *CAP_SYS_ADMIN*) echo yes ;; *) echo no ;; esac)"
+	[ "$(json $r validation.frames_checked)" = false ] || problem "nonroot: frames_checked is not false (nobody cannot read PFNs)"
+	[ "$(json $r pinning.pinned_pages)" = "$(json $r pinning.expected_pages)" ] || problem "nonroot: pinned != expected"
+	grep -q "^ *skipped .*CAP_SYS_ADMIN" $nr/run.out || problem "nonroot: the summary does not say what was not checked"
+else
+	problem "nonroot run: no report written"
+fi
+# Over the limit: 64 MiB of memfd pinned by io_uring (charged to memlock) under an 8 MiB limit.
+prlimit --memlock=$((8 << 20)) "${nobody[@]}" "$daxvm" run --mem memfd --mem-size 64M --pin io_uring \
+	--duration 1 >$nr/memlock.out 2>$nr/memlock.err
+st=$?
+echo "nonroot over memlock (8 MiB limit, 64 MiB to pin): exit $st; stderr: $(cat $nr/memlock.err)"
+echo "MEASURE nonroot_memlock $([ $st = 2 ] && [ "$(wc -l <$nr/memlock.err)" = 1 ] && grep -q memlock $nr/memlock.err && echo exit2_one_line || echo wrong)"
+while read -r f g m; do chgrp "$g" "$f"; chmod "$m" "$f"; done <<<"$saved"
+rm -rf $nr
+echo "TIMING nonroot_check_s $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')"
+
 # Problems other than the verdict (report content, missing report): expected 0 on every kernel,
 # so an expected verdict failure (expect.tsv xfail) can never hide one of these.
 echo "MEASURE other_failures $other"
 if [ $wrong -eq 0 ] && [ $other -eq 0 ]; then
-	echo "PASS: pin-check and both daxvm runs gave the verdict the kernel deserved; reports complete"
+	echo "PASS: pin-check, both daxvm runs, the hostile guest and the run as nobody gave the verdict the kernel deserved; reports complete"
 	exit 0
 fi
 echo "FAIL: $wrong command(s) with a wrong verdict, $other report problem(s)"

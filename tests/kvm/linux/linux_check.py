@@ -169,8 +169,32 @@ def case_boot():
     check(get(rep, 'pinning.leaked_pins') == 0, 'leaked pins')
     check('DAXVM-GUEST-RESULT' in con and 'Run /init' in con, 'console lacks the boot or the result line')
     check('smp: Brought up 1 node, 2 CPUs' in con, 'the MP table did not bring up 2 CPUs')
+    # The vCPU threads ran under the Linux guest's own allowlist and needed nothing else.
+    check(get(rep, 'security.seccomp') is True and get(rep, 'security.seccomp_violations') == 0,
+          'seccomp: %s' % get(rep, 'security'))
     print('launch to /init %.0f ms, to the tool running %.0f ms' % (
         get(rep, 'timing.launch_to_init_ms'), get(rep, 'timing.launch_to_running_ms')))
+
+
+def case_seccomp_probe():
+    """The vCPU filter's positive control with a Linux guest: each vCPU thread, once filtered,
+    tries open("/"); the run must fail at once naming it, not boot on."""
+    k = kernel()
+    if not k:
+        return T_SKIP
+    t0 = time.time()
+    rc, out, err, rep, con = run(['--kernel', k, '--mem', 'memfd', '--mem-size', '256M', '--cpus', '2',
+                                  '--duration', '30', '--seccomp', 'probe'], timeout=BOOT_S)
+    took = time.time() - t0
+    check(rc == 1, 'exit %d, want 1: %s %s' % (rc, err, out))
+    reason = get(rep, 'reason')
+    check('seccomp: a vCPU thread made the forbidden system call openat' in reason, 'reason: %s' % reason)
+    check(get(rep, 'security.seccomp_violations') == 2 and get(rep, 'security.seccomp_refused') == 'openat / by vCPU x2',
+          'security: %s' % get(rep, 'security'))
+    check(get(rep, 'security.seccomp_vcpu_rules') >= 3, 'the Linux guest added no vCPU rules: %s' % get(rep, 'security'))
+    check(took < 30 * TIME_SCALE, 'the run went on for %.1f s after the violation' % took)
+    check(get(rep, 'pinning.leaked_pins') == 0, 'leaked pins')
+    print('seccomp probe (Linux guest): refused and failed in %.1f s: %s' % (took, reason))
 
 
 def case_panic():

@@ -191,6 +191,32 @@ def case_hostile():
           h['ctl_bad_writes'], h['dma_refused'], h['exceptions'], h['dma_transfers'], h['guard_violations']))
 
 
+def case_seccomp_probe():
+    """The positive control of the vCPU filter in a real run (--seccomp probe): each vCPU thread,
+    once filtered, tries open("/"); it must be refused, counted per thread, named in the report,
+    and fail the run at once (not after the duration). A control run with the filter on and no
+    probe passes with 0 refused, and with --seccomp off nothing is filtered."""
+    t0 = time.time()
+    rc, out, err, rep, files = run(['--mem', 'memfd', '--mem-size', '64M', '--cpus', '2', '--duration', '30',
+                                    '--seccomp', 'probe', '--hang-timeout', str(5 * TIME_SCALE)],
+                                   timeout=60 * TIME_SCALE)
+    took = time.time() - t0
+    check(rc == 1, 'exit %d, want 1: %s %s' % (rc, err.strip(), out.strip()[-400:]))
+    reason = get(rep, 'reason')
+    check('seccomp: a vCPU thread made the forbidden system call openat' in reason, 'reason: %s' % reason)
+    check(get(rep, 'security.seccomp') is True and get(rep, 'security.seccomp_probe') is True, 'security keys')
+    check(get(rep, 'security.seccomp_violations') == 2, 'want one refused call per vCPU: %s' % get(rep, 'security'))
+    check(get(rep, 'security.seccomp_refused') == 'openat / by vCPU x2', 'refused: %s' % get(rep, 'security.seccomp_refused'))
+    check(took < 20 * TIME_SCALE, 'the run went on for %.1f s after the violation' % took)
+    check(get(rep, 'pinning.leaked_pins') == 0, 'leaked pins')
+    check(files == ['report.json'], 'leftover files: %s' % files)
+    rc, out, err, rep, _ = run(['--mem', 'memfd', '--mem-size', '64M', '--cpus', '2', '--duration', '1',
+                                '--hang-timeout', str(5 * TIME_SCALE)], timeout=60 * TIME_SCALE)
+    check(rc == 0 and get(rep, 'security.seccomp') is True and get(rep, 'security.seccomp_violations') == 0,
+          'control run with the filter on: exit %d, %s' % (rc, rep and rep.get('security')))
+    print('seccomp probe: %s refused in %.1f s, reason: %s' % (2, took, reason))
+
+
 def case_hang():
     # The other vCPU reports at least every few ms on hardware KVM; the lab's emulated nested
     # KVM is far slower, so its timeout scales with DAXVM_TEST_TIME_SCALE (see tests/test.h).

@@ -57,6 +57,54 @@ static void *filtered(void *arg)
 	return NULL;
 }
 
+/* Argument-narrowed rules: FIONREAD and pread64 allowed on one fd only. */
+struct rules_result {
+	int install;
+	char msg[sizeof(((struct err *)0)->msg) + 32];
+	long fionread_ok, fionread_other, fionread_other_errno;
+	long pread_ok_errno, pread_other, pread_other_errno;
+	long quiet_ret, quiet_errno;
+	int overflow_install;
+};
+
+static int other_pipe[2];
+
+static void *filtered_rules(void *arg)
+{
+	struct rules_result *r = arg;
+	struct thread_filter_rules rules = { .nr = 0 }, many = { .nr = 0 };
+	const struct thread_filter f = { .role = "rules worker", .rules = &rules };
+	const struct thread_filter too_many = { .role = "rules worker", .rules = &many };
+	struct err e = { 0 };
+	int avail = -1;
+	char c;
+
+	for (int i = 0; i <= THREAD_FILTER_MAX_RULES; i++)
+		thread_filter_rules_add_ioctl(&many, 100 + i, FIONREAD);
+	r->overflow_install = thread_filter_install(&too_many, NULL);
+	thread_filter_rules_add_ioctl(&rules, pipefd[0], FIONREAD);
+	thread_filter_rules_add_ioctl(&rules, pipefd[0], FIONREAD);	/* a duplicate is kept once */
+	thread_filter_rules_add(&rules, SCMP_SYS(pread64), pipefd[0]);
+	r->install = rules.nr == 2 ? thread_filter_install(&f, &e) : -EINVAL;
+	snprintf(r->msg, sizeof(r->msg), "%s (%u rules)", e.msg, rules.nr);
+	if (r->install)
+		return NULL;
+	r->fionread_ok = ioctl(pipefd[0], FIONREAD, &avail);
+	errno = 0;
+	r->fionread_other = ioctl(other_pipe[0], FIONREAD, &avail);
+	r->fionread_other_errno = errno;
+	errno = 0;
+	(void)!pread(pipefd[0], &c, 1, 0);	/* allowed: a pipe says ESPIPE, not EPERM */
+	r->pread_ok_errno = errno;
+	errno = 0;
+	r->pread_other = pread(other_pipe[0], &c, 1, 0);
+	r->pread_other_errno = errno;
+	errno = 0;	/* glibc's own probe: refused quietly (EACCES), not a violation */
+	r->quiet_ret = open("/proc/sys/vm/overcommit_memory", O_RDONLY | O_CLOEXEC);
+	r->quiet_errno = errno;
+	return NULL;
+}
+
 static void *unfiltered(void *arg)
 {
 	int fd = open("/dev/null", O_RDONLY);
@@ -108,6 +156,37 @@ int main(void)
 	TEST_ASSERT(sibling_fd >= 0, "an unfiltered sibling thread could not open a file");
 	thread_filter_get_violations(&v);
 	TEST_ASSERT(v.count == 3, "violations changed without a filtered thread");
+	TEST_ASSERT(v.nr_kinds == 3, "%u distinct refused calls, want 3", v.nr_kinds);
+
+	/* Rules narrowed to one fd: the same call on another fd is refused, and named. */
+	{
+		struct rules_result rr = { 0 };
+		char all[512];
+
+		TEST_ASSERT(pipe(other_pipe) == 0, "pipe");
+		TEST_ASSERT(pthread_create(&t, NULL, filtered_rules, &rr) == 0, "thread");
+		pthread_join(t, NULL);
+		TEST_ASSERT(rr.overflow_install == -ENOSPC, "more rules than fit must be refused, got %d",
+			    rr.overflow_install);
+		TEST_ASSERT(rr.install == 0, "install with rules: %s", rr.msg);
+		TEST_ASSERT(rr.fionread_ok == 0, "FIONREAD on the listed fd returned %ld", rr.fionread_ok);
+		TEST_ASSERT(rr.pread_ok_errno == ESPIPE, "pread64 on the listed fd: errno %ld, want ESPIPE",
+			    rr.pread_ok_errno);
+		TEST_ASSERT(rr.fionread_other == -1 && rr.fionread_other_errno == EPERM,
+			    "FIONREAD on another fd: %ld, errno %ld", rr.fionread_other, rr.fionread_other_errno);
+		TEST_ASSERT(rr.pread_other == -1 && rr.pread_other_errno == EPERM,
+			    "pread64 on another fd: %ld, errno %ld", rr.pread_other, rr.pread_other_errno);
+		TEST_ASSERT(rr.quiet_ret == -1 && rr.quiet_errno == EACCES, "glibc's overcommit probe: %ld, errno %ld",
+			    rr.quiet_ret, rr.quiet_errno);
+		thread_filter_get_violations(&v);
+		TEST_ASSERT(v.count == 5, "%llu violations counted, want 5", (unsigned long long)v.count);
+		TEST_ASSERT(v.quiet == 1, "%llu quiet refusals, want 1", (unsigned long long)v.quiet);
+		thread_filter_describe(&v, NULL, all, sizeof(all));
+		TEST_ASSERT(strstr(all, "ioctl 0x541b by rules worker x1") && strstr(all, "openat /dev/null by test worker x1") && strstr(all, "pread64 by rules worker x1") &&
+			    strstr(all, "socket by test worker x1") && strstr(all, "ioctl 0x5421 by test worker x1"),
+			    "the description names each refused call: %s", all);
+		printf("thread_filter: refused calls: %s\n", all);
+	}
 	printf("thread_filter: allowed getuid/write/FIONREAD worked; openat, socket, ioctl FIONBIO refused with EPERM and counted (3, first %s, role %s); other threads unaffected\n",
 	       name, v.first_role);
 	return T_PASS;
