@@ -141,7 +141,7 @@ static void check_msix(struct vfio_pci *v, const struct mock_dev *m, const struc
 {
 	const struct vfio_pci_msix *x = &v->msix;
 	uint16_t ctrl = (uint16_t)pci_config_read(&v->dev.cfg, x->off + 2, 2);
-	unsigned live = 0, irqfds = 0;
+	unsigned live = 0;
 	uint32_t pba_expect = 0;
 
 	if (!x->off || x->nr != MSIX_NR)
@@ -171,7 +171,6 @@ static void check_msix(struct vfio_pci *v, const struct mock_dev *m, const struc
 			FAIL("vector %u: route 0x%llx/0x%x, entry 0x%llx/0x%x", i, (unsigned long long)mh->gsi_addr[g],
 			     mh->gsi_data[g], (unsigned long long)addr, data);
 		live += want;
-		irqfds += has;
 		if (m->msix_count && !has && signalled(m->msix_fds[i]))
 			pba_expect |= 1u << i;
 	}
