@@ -16,25 +16,11 @@
 #include "validate/dax_guard.h"
 #include "validate/validate.h"
 #include "cli/commands.h"
+#include "cli/stop_signal.h"
 #include "cli/inspect_options.h"
 #include "cli/inspect_report.h"
 #include "cli/pin_check_options.h"
 #include "cli/run_options.h"
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
-
-static double now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
 
 struct guard_state {
 	volatile bool tripped;
@@ -97,10 +83,10 @@ static int daxvm_config(const struct inspect_process *p, struct inspect_config *
 static bool watch(const struct inspect_process *p, const struct inspect_options *o, const struct guard_state *g)
 {
 	double limit = o->duration_s >= 0 ? o->duration_s : o->until_exit ? -1 : INSPECT_DEFAULT_DURATION_S;
-	double until = now_ms() + limit * 1e3;
+	double until = cli_now_ms() + limit * 1e3;
 
-	while (!stop_signal && !g->tripped) {
-		double left = until - now_ms();
+	while (!cli_stop_signal && !g->tripped) {
+		double left = until - cli_now_ms();
 
 		if (limit >= 0 && left <= 0)
 			return false;
@@ -143,10 +129,10 @@ int cmd_inspect(int argc, char **argv)
 	struct dax_guard *guard = NULL;
 	struct guard_state gs = { 0 };
 	struct report *rep = NULL;
-	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
+	struct cli_stop_signals stops;
 	struct err e = { 0 };
 	char reason[640] = "";
-	double t0 = now_ms(), t_attach, t_verdict;
+	double t0 = cli_now_ms(), t_attach, t_verdict;
 	pid_t pid;
 	bool exited = false, ok;
 	int ret, status = EXIT_USAGE;
@@ -165,10 +151,7 @@ int cmd_inspect(int argc, char **argv)
 		free(t);
 		return EXIT_PASS;
 	}
-	sigemptyset(&sa.sa_mask);
-	stop_signal = 0;
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
+	cli_stop_signals_install(&stops);
 	if (geteuid() != 0) {
 		fprintf(stderr, "daxvm inspect: reading another process's page frames and pin counters needs root: run it as root\n");
 		goto out;
@@ -191,7 +174,7 @@ int cmd_inspect(int argc, char **argv)
 		fprintf(stderr, "daxvm inspect: pid %d: %s\n", (int)p.pid, e.msg);
 		goto out;
 	}
-	t_attach = now_ms();
+	t_attach = cli_now_ms();
 	vcfg.interval_ms = o.interval_ms;
 	rep = report_new();
 	if (!rep || validate_new(&vcfg, &v, &e)) {
@@ -205,7 +188,7 @@ int cmd_inspect(int argc, char **argv)
 			fprintf(stderr, "daxvm inspect: pid %d: %s\n", (int)p.pid, e.msg);
 		goto out;
 	}
-	t_verdict = now_ms();
+	t_verdict = cli_now_ms();
 	if (t->devdax_device[0]) {
 		struct dax_guard_config gc = { .device = t->devdax_device, .uevent_fd = -1, .fn = on_guard, .opaque = &gs };
 
@@ -250,15 +233,15 @@ int cmd_inspect(int argc, char **argv)
 		snprintf(reason, sizeof(reason), "pid %d did not exit within %.1f s: its release was not checked",
 			 (int)p.pid, o.duration_s);
 	}
-	if (stop_signal) {
+	if (cli_stop_signal) {
 		ok = false;
-		snprintf(reason, sizeof(reason), "interrupted by %s", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+		snprintf(reason, sizeof(reason), "interrupted by %s", cli_stop_signal_name(cli_stop_signal));
 	}
 	report_set_str(rep, "verdict", ok ? "PASS" : "FAIL");
 	if (!ok)
 		report_set_str(rep, "reason", reason);
 	report_set_str(rep, "command", "inspect");
-	report_set_bool(rep, "interrupted", stop_signal != 0);
+	report_set_bool(rep, "interrupted", cli_stop_signal != 0);
 	inspect_target_fill_report(t, &p, &cfg, o.domain ? &dom : NULL, rep);
 	if (o.domain)
 		report_set_str(rep, "target.connect", o.connect);
@@ -271,7 +254,7 @@ int cmd_inspect(int argc, char **argv)
 		report_set_str(rep, "dax_guard.event", gs.ev.what);
 	report_set_double(rep, "timing.attach_ms", t_attach - t0);
 	report_set_double(rep, "timing.first_verdict_ms", t_verdict - t0);
-	report_set_double(rep, "timing.watch_ms", now_ms() - t_verdict);
+	report_set_double(rep, "timing.watch_ms", cli_now_ms() - t_verdict);
 	status = ok ? EXIT_PASS : EXIT_CHECK_FAILED;
 	if (o.report && report_write_file(rep, o.report)) {
 		fprintf(stderr, "daxvm inspect: cannot write the report to %s: %s\n", o.report, strerror(errno));
@@ -285,7 +268,6 @@ out:
 	proc_vmas_free(&vmas);
 	inspect_process_close(&p);
 	free(t);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
+	cli_stop_signals_restore(&stops);
 	return status;
 }

@@ -18,24 +18,10 @@
 #include "pinning/pin.h"
 #include "validate/validate.h"
 #include "cli/commands.h"
+#include "cli/stop_signal.h"
 #include "cli/pin_check_options.h"
 #include "cli/process_age.h"
 #include "cli/ram_progress.h"
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
-
-static double now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
 
 struct check_region {
 	const struct backing *b;
@@ -77,21 +63,12 @@ static int choose_iova(struct pin_container *c, const struct backing *b, uint64_
 		       pin_backend_name(pin_container_backend(c)), size_format(b->size, sz, sizeof(sz)));
 }
 
-static void install_signals(struct sigaction *old_int, struct sigaction *old_term)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, old_int);
-	sigaction(SIGTERM, &sa, old_term);
-}
-
 static void hold(double seconds)
 {
-	double until = now_ms() + seconds * 1e3;
+	double until = cli_now_ms() + seconds * 1e3;
 
-	while (!stop_signal) {
-		double left = until - now_ms();
+	while (!cli_stop_signal) {
+		double left = until - cli_now_ms();
 
 		if (left <= 0)
 			break;
@@ -108,7 +85,7 @@ int cmd_pin_check(int argc, char **argv)
 	struct validate *v = NULL;
 	struct validate_config vcfg = { 0 };
 	struct report *rep = NULL;
-	struct sigaction old_int, old_term;
+	struct cli_stop_signals stops;
 	struct validate_counts n;
 	struct check_region region = { .b = &b };
 	struct err e = { 0 };
@@ -131,10 +108,9 @@ int cmd_pin_check(int argc, char **argv)
 		pin_check_options_usage(stdout);
 		return EXIT_PASS;
 	}
-	t0 = now_ms();
+	t0 = cli_now_ms();
 	age_ms = process_age_ms();
-	stop_signal = 0;
-	install_signals(&old_int, &old_term);
+	cli_stop_signals_install(&stops);
 	ram_progress_init(&rp);
 
 	req.spec = o.mem;
@@ -155,7 +131,7 @@ int cmd_pin_check(int argc, char **argv)
 	/* As daxvm run: populate on N threads (fallocate first on shmem), then pin; 0 threads
 	 * leaves the first touch to the pin itself (one thread, the path before populate). */
 	if (o.prealloc_threads) {
-		ret = backing_populate(&b, o.prealloc_threads, &stop_signal, ram_progress_populate, &rp,
+		ret = backing_populate(&b, o.prealloc_threads, &cli_stop_signal, ram_progress_populate, &rp,
 				       &pres, &e);
 		if (ret) {
 			fprintf(stderr, "daxvm pin-check: %s\n", e.msg);
@@ -188,7 +164,7 @@ int cmd_pin_check(int argc, char **argv)
 		fprintf(stderr, "daxvm pin-check: %s\n", e.msg);
 		goto out;	/* pin_container_close below unpins */
 	}
-	pinned_at_ms = now_ms();
+	pinned_at_ms = cli_now_ms();
 	hold(o.hold_s);
 	ret = validate_stop(v, &e);
 	if (!ret)
@@ -201,17 +177,17 @@ int cmd_pin_check(int argc, char **argv)
 	}
 
 	ok = validate_verdict(v, reason, sizeof(reason));
-	if (stop_signal) {
+	if (cli_stop_signal) {
 		ok = false;
 		snprintf(reason, sizeof(reason), "interrupted by %s: pins were released before exiting",
-			 stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+			 cli_stop_signal_name(cli_stop_signal));
 	}
 	validate_get_counts(v, &n);
 	report_set_str(rep, "verdict", ok ? "PASS" : "FAIL");
 	if (!ok)
 		report_set_str(rep, "reason", reason);
 	report_set_str(rep, "command", "pin-check");
-	report_set_bool(rep, "interrupted", stop_signal != 0);
+	report_set_bool(rep, "interrupted", cli_stop_signal != 0);
 	report_set_str(rep, "backing.kind", backing_kind_name(b.kind));
 	report_set_str(rep, "backing.path", b.path);
 	report_set_bool(rep, "backing.devmap", b.devmap);
@@ -252,7 +228,6 @@ out:
 	validate_free(v);
 	report_free(rep);
 	backing_close(&b);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
+	cli_stop_signals_restore(&stops);
 	return status;
 }
