@@ -8,7 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")"
 
 scripts/setup.sh build || exit 2
-scripts/setup.sh build-san -Db_sanitize=address,undefined -Db_lundef=false -Dlab=disabled || exit 2
+scripts/setup.sh build-san -Db_sanitize=address,undefined -Db_lundef=false -Db_asneeded=false -Dlab=disabled || exit 2
 
 status=0
 # The lab boots QEMU TCG guests, one per two CPUs at a time (tests/lab/run): it runs in the

@@ -28,5 +28,7 @@ fi
 
 if [ ! -f "$build_dir/build.ninja" ]; then
 	meson setup "$build_dir" "$@" >/dev/null
+elif [ $# -gt 0 ]; then
+	meson configure "$build_dir" "$@" >/dev/null	# options added since the directory was made
 fi
 ninja -C "$build_dir" >/dev/null || { echo "setup: build failed; rerun 'ninja -C $build_dir' to see the errors" >&2; ninja -C "$build_dir"; exit 2; }

@@ -44,7 +44,11 @@ args=(run --kernel "$bz" --initrd /tmp/edu-initrd.cpio --append "quiet daxvm_edu
       --console /tmp/l2.console --report /tmp/l2.json)
 echo "\$ daxvm ${args[*]}"
 t0=$(date +%s.%N)
-timeout -k 5 170 "$daxvm" "${args[@]}" >/tmp/l2.out 2>&1
+# On one L1 CPU: L2 patches its own kernel text early in boot, and under QEMU 7.2's multi-
+# threaded TCG (L0) a vCPU thread that moves between L1's CPUs can run a stale translation of it
+# (the L1 crashes in docs/lab.md); one L2 triple fault before any console output was seen on
+# 2026-11-28 (1 of 2 runs, loaded machine). Pinned, L2's code runs on one L0 thread.
+timeout -k 5 170 taskset -c 0 "$daxvm" "${args[@]}" >/tmp/l2.out 2>&1
 st=$?
 secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 cat /tmp/l2.out
@@ -125,10 +129,10 @@ l2_irqs = (res.get('nic_msix_irqs') or 0) + (res.get('nic_msi_irqs') or 0)
 if (g('pci.device1.interrupts_delivered') or 0) < l2_irqs:
     bad.append('report: L1 forwarded fewer NIC interrupts (%s) than L2 counted (%d)' % (g('pci.device1.interrupts_delivered'), l2_irqs))
 if g('pci.device1.dma_hazard') is not False: bad.append('report: NIC DMA hazard at stop')
-print(f"MEASURE vfio_l2_msix_irqs_in_l2 {res.get('nic_msix_irqs')}")
-print(f"MEASURE vfio_l2_msi_irqs_in_l2 {res.get('nic_msi_irqs')}")
-print(f"MEASURE vfio_l2_nic_irqs_delivered {g('pci.device1.interrupts_delivered')}")
-print(f"MEASURE vfio_l2_nic_seconds {res.get('nic_seconds')}")
+print(f"INFO vfio_l2_msix_irqs_in_l2 {res.get('nic_msix_irqs')}")
+print(f"INFO vfio_l2_msi_irqs_in_l2 {res.get('nic_msi_irqs')}")
+print(f"INFO vfio_l2_nic_irqs_delivered {g('pci.device1.interrupts_delivered')}")
+print(f"TIMING vfio_l2_nic_seconds {res.get('nic_seconds')}")
 if not g('validation.samples'): bad.append('report: no validator samples')
 if g('validation.outside_devmap') != 0 or g('validation.pfn_changes') != 0: bad.append('report: pages moved or outside the device')
 if res and g('timing.launch_to_running_ms'):

@@ -335,7 +335,7 @@ static unsigned msix_proof(struct pin_container *c, struct pci_bus *pb, struct p
 		conf1_wr(d->slot, 0x40, conf1_rd(d->slot, 0x40) & ~0x10000u);
 	}
 	lab_measure("vfio_pci_msix_vectors_fired", "%u", fired);
-	lab_measure("vfio_pci_msix_ms", "%.0f", lab_now_ms() - t0);
+	printf("TIMING vfio_pci_msix_ms %.0f\n", lab_now_ms() - t0);	/* a time: printed, never judged */
 	vfio_pci_stop(nv, &st);
 	vfio_pci_destroy(nv);
 	vfio_device_close(&ndev);
