@@ -44,11 +44,7 @@ args=(run --kernel "$bz" --initrd /tmp/edu-initrd.cpio --append "quiet daxvm_edu
       --console /tmp/l2.console --report /tmp/l2.json)
 echo "\$ daxvm ${args[*]}"
 t0=$(date +%s.%N)
-# On one L1 CPU: L2 patches its own kernel text early in boot, and under QEMU 7.2's multi-
-# threaded TCG (L0) a vCPU thread that moves between L1's CPUs can run a stale translation of it
-# (the L1 crashes in docs/lab.md); one L2 triple fault before any console output was seen on
-# 2026-11-28 (1 of 2 runs, loaded machine). Pinned, L2's code runs on one L0 thread.
-timeout -k 5 170 taskset -c 0 "$daxvm" "${args[@]}" >/tmp/l2.out 2>&1
+timeout -k 5 170 "$daxvm" "${args[@]}" >/tmp/l2.out 2>&1
 st=$?
 secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 cat /tmp/l2.out

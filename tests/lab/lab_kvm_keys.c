@@ -8,8 +8,7 @@
  * code: L1 died in __schedule on a half-patched jump ("Oops: int3"), 7.3 in 3 of 3 boots under CI
  * load. One VM of each kind (no irqchip + a vCPU; irqchip + a vCPU whose LAPIC is never enabled),
  * alive from before the first check to the end, keeps those counts above zero: the checks' VMs
- * then never patch text. Its own VMs flip the keys once, while tests/lab/init keeps every CPU
- * but CPU 0 offline (guest.sh brings them back after the line below). Runs until killed (the kernel closes the VMs); prints one line once they
+ * then never patch text; its own VMs flip them once, before the first check. Runs until killed (the kernel closes the VMs); prints one line once they
  * exist. Usage: lab_kvm_keys (exit 1 when /dev/kvm or a VM cannot be set up). */
 #include <errno.h>
 #include <fcntl.h>
