@@ -200,7 +200,16 @@ if [ -f $nr/report.json ]; then
 	skipped=$(json $r validation.skipped)
 	echo "MEASURE nonroot_skips_named $(case $skipped in *CAP_SYS_ADMIN*) echo yes ;; *) echo no ;; esac)"
 	[ "$(json $r validation.frames_checked)" = false ] || problem "nonroot: frames_checked is not false (nobody cannot read PFNs)"
-	[ "$(json $r pinning.pinned_pages)" = "$(json $r pinning.expected_pages)" ] || problem "nonroot: pinned != expected"
+	# Without stat_refresh (nobody cannot write it) up to 125 pins per CPU may still sit in per-CPU
+	# vmstat deltas (mm/vmstat.c's largest threshold; the fold is deferrable work that an idle
+	# CPU postpones): 16,356 of 16,384 was read in one 6.1 run. daxvm allows the same (evidence.c).
+	pinned=$(json $r pinning.pinned_pages) expected=$(json $r pinning.expected_pages)
+	if [ "$(json $r pinning.vmstat_refreshed)" = true ]; then
+		[ "$pinned" = "$expected" ] || problem "nonroot: pinned $pinned != expected $expected"
+	else
+		[ "$pinned" -le "$expected" ] && [ $((pinned + 125 * $(nproc))) -ge "$expected" ] ||
+			problem "nonroot: pinned $pinned is not within the per-CPU vmstat lag of expected $expected"
+	fi
 	grep -q "^ *skipped .*CAP_SYS_ADMIN" $nr/run.out || problem "nonroot: the summary does not say what was not checked"
 else
 	problem "nonroot run: no report written"
