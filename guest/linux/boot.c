@@ -1,4 +1,5 @@
 /* Init duties: console, mounts, modules, power-off (see boot.h). */
+#include <dirent.h>
 #include "boot.h"
 
 #include <errno.h>
@@ -105,6 +106,32 @@ int boot_read_file(const char *path, char *buf, size_t len)
 		return -errno;
 	buf[n] = 0;
 	return 0;
+}
+
+int boot_find_pci(const char *vendor, const char *device, char *bdf, size_t len)
+{
+	DIR *dir = opendir("/sys/bus/pci/devices");
+	struct dirent *de;
+	char path[300], id[32];
+	int ret = -ENODEV;
+
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", de->d_name);
+		if (boot_read_file(path, id, sizeof(id)) || strncmp(id, vendor, strlen(vendor)))
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", de->d_name);
+		if (boot_read_file(path, id, sizeof(id)) || strncmp(id, device, strlen(device)))
+			continue;
+		snprintf(bdf, len, "%.31s", de->d_name);
+		ret = 0;
+		break;
+	}
+	closedir(dir);
+	return ret;
 }
 
 uint64_t boot_mem_available(void)

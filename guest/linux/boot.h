@@ -23,6 +23,9 @@ int boot_load_modules(char *why, size_t why_len);
 
 /* Reads a whole small file (NUL-terminated). Returns 0 or -errno. */
 int boot_read_file(const char *path, char *buf, size_t len);
+/* The first PCI device with this vendor and device ID ("0x1234"), its address into bdf;
+ * 0, -ENODEV, or -errno when /sys/bus/pci/devices cannot be read. */
+int boot_find_pci(const char *vendor, const char *device, char *bdf, size_t len);
 
 /* MemAvailable from /proc/meminfo in bytes, or 0. */
 uint64_t boot_mem_available(void);

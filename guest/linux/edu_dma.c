@@ -77,32 +77,6 @@ static int cfg_command(struct edu *d, uint16_t set, uint16_t clear)
 	return pwrite(d->cfg_fd, &cmd, 2, 4) == 2 ? 0 : -errno;
 }
 
-static int find_edu(char *bdf, size_t len)
-{
-	DIR *dir = opendir("/sys/bus/pci/devices");
-	struct dirent *de;
-	char path[300], id[32];
-	int ret = -ENODEV;
-
-	if (!dir)
-		return -errno;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", de->d_name);
-		if (boot_read_file(path, id, sizeof(id)) || strncmp(id, "0x1234", 6))
-			continue;
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", de->d_name);
-		if (boot_read_file(path, id, sizeof(id)) || strncmp(id, "0x11e8", 6))
-			continue;
-		snprintf(bdf, len, "%.31s", de->d_name);
-		ret = 0;
-		break;
-	}
-	closedir(dir);
-	return ret;
-}
-
 /* uio_pci_generic takes edu by ID; its uio node appears under the device. */
 static int open_uio(struct edu *d)
 {
@@ -256,7 +230,7 @@ int main(void)
 	if (mod < 0)
 		goto out;
 	nic_irq_park();		/* the NIC waits, driverless, until its own phase */
-	if (find_edu(d.bdf, sizeof(d.bdf))) {
+	if (boot_find_pci("0x1234", "0x11e8", d.bdf, sizeof(d.bdf))) {
 		snprintf(why, sizeof(why), "no edu device (1234:11e8) on the PCI bus");
 		goto out;
 	}

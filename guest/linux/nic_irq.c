@@ -27,32 +27,6 @@ static double now_s(void)
 	return (double)t.tv_sec + t.tv_nsec / 1e9;
 }
 
-static int find_nic(char *bdf, size_t len)
-{
-	DIR *dir = opendir("/sys/bus/pci/devices");
-	struct dirent *de;
-	char path[300], id[32];
-	int ret = -ENODEV;
-
-	if (!dir)
-		return -errno;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", de->d_name);
-		if (boot_read_file(path, id, sizeof(id)) || strncmp(id, "0x8086", 6))
-			continue;
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", de->d_name);
-		if (boot_read_file(path, id, sizeof(id)) || strncmp(id, "0x10d3", 6))
-			continue;
-		snprintf(bdf, len, "%.31s", de->d_name);
-		ret = 0;
-		break;
-	}
-	closedir(dir);
-	return ret;
-}
-
 /* The driver's interface under the device, waiting up to timeout_s for the probe. */
 static int netdev_of(const char *bdf, char *name, size_t len, double timeout_s)
 {
@@ -224,7 +198,7 @@ int nic_irq_run(struct nic_irq_result *r, char *why, size_t why_len)
 	int ret;
 
 	memset(r, 0, sizeof(*r));
-	if (find_nic(r->bdf, sizeof(r->bdf))) {
+	if (boot_find_pci("0x8086", "0x10d3", r->bdf, sizeof(r->bdf))) {
 		r->bdf[0] = 0;
 		return -ENODEV;
 	}
