@@ -111,5 +111,8 @@ int vfio_pci_fd_init(struct vfio_pci_fd *f, int fd, struct err *e);
  * (/proc/interrupts lines "vfio-intx(ADDR)", "vfio-msi[N](ADDR)"): each one was forwarded to
  * the guest by an irqfd. -ENOENT when /proc/interrupts cannot be read. */
 int64_t vfio_pci_host_irqs(const char *addr);
+/* The same, over the lines that also name a handler containing NAME ("vfio-msi",
+ * "vfio-msix[2](", ...). */
+int64_t vfio_pci_host_irqs_named(const char *name, const char *addr);
 
 #endif

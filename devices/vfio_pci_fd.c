@@ -142,6 +142,11 @@ const struct vfio_pci_dev_ops vfio_pci_fd_ops = {
 
 int64_t vfio_pci_host_irqs(const char *addr)
 {
+	return vfio_pci_host_irqs_named("vfio", addr);
+}
+
+int64_t vfio_pci_host_irqs_named(const char *name, const char *addr)
+{
 	FILE *f = fopen("/proc/interrupts", "re");
 	char line[4096];
 	int64_t total = 0;
@@ -151,7 +156,7 @@ int64_t vfio_pci_host_irqs(const char *addr)
 	while (fgets(line, sizeof(line), f)) {
 		char *p = line;
 
-		if (!strstr(line, "vfio") || !strstr(line, addr))
+		if (!strstr(line, name) || !strstr(line, addr))
 			continue;
 		p = strchr(line, ':');
 		/* "IRQ:  count-cpu0  count-cpu1 ... chip hwirq name": sum the leading numbers */

@@ -39,57 +39,19 @@
 
 static struct bus *io;
 
-/* Interrupts on VFIO's MSI handlers for the device ("vfio-msi[0](ADDR)" in /proc/interrupts). */
+/* Interrupts on VFIO's MSI (and MSI-X) handlers of the device ("vfio-msi[0](ADDR)"). */
 static long long msi_irqs(const char *bdf)
 {
-	FILE *f = fopen("/proc/interrupts", "re");
-	char line[4096];
-	long long total = 0;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		char *p = strchr(line, ':'), *end;
-
-		if (!p || !strstr(line, "vfio-msi") || !strstr(line, bdf))
-			continue;
-		for (p++;; p = end) {
-			long long n = strtoll(p, &end, 10);
-
-			if (end == p)
-				break;
-			total += n;
-		}
-	}
-	fclose(f);
-	return total;
+	return vfio_pci_host_irqs_named("vfio-msi", bdf);
 }
 
 /* Interrupts on VFIO's MSI-X handler of one vector ("vfio-msix[V](ADDR)"). */
 static long long msix_irqs(const char *bdf, unsigned vec)
 {
-	FILE *f = fopen("/proc/interrupts", "re");
-	char line[4096], name[96];
-	long long total = 0;
+	char name[32];
 
-	if (!f)
-		return -1;
-	snprintf(name, sizeof(name), "vfio-msix[%u](%s)", vec, bdf);
-	while (fgets(line, sizeof(line), f)) {
-		char *p = strchr(line, ':'), *end;
-
-		if (!p || !strstr(line, name))
-			continue;
-		for (p++;; p = end) {
-			long long n = strtoll(p, &end, 10);
-
-			if (end == p)
-				break;
-			total += n;
-		}
-	}
-	fclose(f);
-	return total;
+	snprintf(name, sizeof(name), "vfio-msix[%u](", vec);
+	return vfio_pci_host_irqs_named(name, bdf);
 }
 
 /* QEMU's e1000e on vfio-pci (the lab binds it), or "" */
