@@ -68,12 +68,22 @@ static void note_kind(int nr, unsigned long request, const char *path, const cha
 	for (unsigned i = 0; i < THREAD_FILTER_KINDS; i++) {
 		uint64_t free_key = 0;
 
+		const char *r;
+
 		if (__atomic_compare_exchange_n(&kinds[i].key, &free_key, key, false, __ATOMIC_ACQ_REL,
 						__ATOMIC_ACQUIRE)) {
 			copy_path(kinds[i].path, path);
 			__atomic_store_n(&kinds[i].role, role, __ATOMIC_RELEASE);
-		} else if (free_key != key || __atomic_load_n(&kinds[i].role, __ATOMIC_ACQUIRE) != role)
+		} else if (free_key != key) {
 			continue;
+		} else {
+			/* Another thread claimed this kind a moment ago: its role follows the key
+			 * (two vCPUs refused at once were listed twice before this wait). */
+			while (!(r = __atomic_load_n(&kinds[i].role, __ATOMIC_ACQUIRE)))
+				;
+			if (r != role && strcmp(r, role))
+				continue;
+		}
 		__atomic_fetch_add(&kinds[i].count, 1, __ATOMIC_RELAXED);
 		return;
 	}

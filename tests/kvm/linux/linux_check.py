@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'common'))
-from daxvm_check import T_SKIP, TIME_SCALE, check, get  # noqa: E402
+from daxvm_check import T_SKIP, TIME_SCALE, check, get, Fail  # noqa: E402
 import daxvm_check  # noqa: E402
 
 DAXVM = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else None
