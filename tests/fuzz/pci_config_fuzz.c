@@ -34,14 +34,26 @@
 #define MSIX_PBA 0x5000u
 
 #define MSIX_TABLE_BYTES_MAX (MSIX_NR * 16)
+/* The invariant checks are not instrumented for coverage: run after every operation, their
+ * compares were 70 % of the time and fed libFuzzer features of the checker, not of the code
+ * under test. (The gcc driver builds the same file.) */
+#ifdef __clang__
+#define ORACLE __attribute__((no_sanitize("coverage", "address"), noinline))
+#else
+#define ORACLE
+#endif
 #define FAIL(...) do { printf("FAIL: " __VA_ARGS__); printf("\n"); fflush(stdout); abort(); } while (0)
 
 struct snapshot {
 	uint8_t regs[PCI_CFG_BYTES];
 };
 
-static void check_ro(const struct pci_dev *d, const struct snapshot *s)
+/* Against the previous operation's registers (s, updated here): read-only bits never change,
+ * write-1-to-clear bits never become set, hence never over the whole input either. */
+ORACLE static void check_ro(const struct pci_dev *d, struct snapshot *s)
 {
+	if (!memcmp(d->cfg.regs, s->regs, PCI_CFG_BYTES))
+		return;		/* most operations change nothing here */
 	for (unsigned i = 0; i < PCI_CFG_BYTES; i++) {
 		uint8_t fixed = (uint8_t)~(d->cfg.wmask[i] | d->cfg.w1c[i]);
 
@@ -56,9 +68,10 @@ static void check_ro(const struct pci_dev *d, const struct snapshot *s)
 			fflush(stdout), abort();
 		}
 	}
+	memcpy(s->regs, d->cfg.regs, PCI_CFG_BYTES);
 }
 
-static void check_bars(struct pci_dev *const *devs, const struct pci_bus_layout *l, const struct mock_host *mh,
+ORACLE static void check_bars(struct pci_dev *const *devs, const struct pci_bus_layout *l, const struct mock_host *mh,
 		       const struct mock_dev *m, const struct pci_dev *vdev)
 {
 	unsigned mapped = 0;
@@ -125,19 +138,19 @@ static void check_bars(struct pci_dev *const *devs, const struct pci_bus_layout 
 /* Over all inputs: how far the inputs got into MSI-X (the seeded driver checks them). */
 struct pci_config_fuzz_msix pci_config_fuzz_msix;
 
-static uint32_t le32(const uint8_t *p)
+ORACLE static uint32_t le32(const uint8_t *p)
 {
 	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static bool signalled(int fd)
+ORACLE static bool signalled(int fd)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 
 	return fd >= 0 && poll(&p, 1, 0) == 1;
 }
 
-static void check_msix(struct vfio_pci *v, const struct mock_dev *m, const struct mock_host *mh, struct bus *io)
+ORACLE static void check_msix(struct vfio_pci *v, const struct mock_dev *m, const struct mock_host *mh, struct bus *io)
 {
 	const struct vfio_pci_msix *x = &v->msix;
 	uint16_t ctrl = (uint16_t)pci_config_read(&v->dev.cfg, x->off + 2, 2);
