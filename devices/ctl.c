@@ -121,11 +121,13 @@ static int ctl_io(void *opaque, unsigned cpu, uint64_t addr, uint8_t *data, unsi
 		return 0;
 	}
 	/* A vCPU may only speak through its own slot: the ring-0 handler and the workload
-	 * both compute it from their cpu index, so anything else is a guest bug. */
-	s = &ctl->cpu[slot < ctl->nr_cpus ? slot : cpu];
+	 * both compute it from their cpu index, so anything else is a guest bug, counted on the
+	 * writer (whose heartbeat it is: a write into another slot must not keep that vCPU
+	 * looking alive). */
+	s = &ctl->cpu[cpu < ctl->nr_cpus ? cpu : 0];
 	pthread_mutex_lock(&ctl->lock);
 	s->last_seen_ns = ctl_now_ns();
-	if (slot != cpu || len != 8)
+	if (slot != cpu || len != 8 || slot >= ctl->nr_cpus)
 		s->bad_writes++;
 	else
 		ctl_write(ctl, s, reg, ctl_le64(data, len));

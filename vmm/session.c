@@ -382,8 +382,16 @@ void session_run(struct run_session *s)
 
 			if (atomic_load(&s->vcpus[i].end) != VCPU_RUNNING)
 				continue;
-			if (!s->guest_ops->alive(s->guest, i, now, why, sizeof(why)))
+			if (!s->guest_ops->alive(s->guest, i, now, why, sizeof(why))) {
+				size_t n = strlen(why);
+
+				if (n + 2 < sizeof(why)) {
+					snprintf(why + n, sizeof(why) - n, "; ");
+					vcpu_where(&s->vcpus[i], now, why + n + 2, sizeof(why) - n - 2);
+				}
 				note(s->found.live, why);
+				s->hung_vcpu_plus_1 = i + 1;
+			}
 		}
 		if (s->on_tick)
 			s->on_tick(s, now, s->tick_opaque);
@@ -392,6 +400,13 @@ void session_run(struct run_session *s)
 	if (!s->t.stop_ns)
 		s->t.stop_ns = now_ns();
 	stop_vcpus(s);
+	if (s->hung_vcpu_plus_1) {
+		uint64_t rip = atomic_load(&s->vcpus[s->hung_vcpu_plus_1 - 1].stop_rip);
+		size_t n = strlen(s->found.live);
+
+		if (rip && n < sizeof(s->found.live))
+			snprintf(s->found.live + n, sizeof(s->found.live) - n, "; stopped at guest RIP 0x%" PRIx64, rip);
+	}
 	check_vcpus(s);
 	s->t.run_end_ns = now_ns();
 }

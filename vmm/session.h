@@ -96,6 +96,7 @@ struct run_session {
 	uint64_t refused_io;		/* guest accesses no device claims, refused (hostile guest) */
 	bool guard_checked;		/* backing_guard_check ran before the backing was closed */
 	uint64_t guard_violations;	/* guard pages around guest RAM found touched */
+	unsigned hung_vcpu_plus_1;	/* the vCPU a hang was found on (its RIP is added at the stop) */
 
 	unsigned stages_done;		/* setup stages that succeeded (to undo) */
 	struct run_timing t;

@@ -71,8 +71,15 @@ struct vcpu {
 	struct vcpu_shared *shared;
 	_Atomic int end;		/* enum vcpu_end, written once by the thread */
 	char why[256];			/* for VCPU_END_SHUTDOWN / VCPU_END_ERROR: what happened */
-	uint64_t exits;			/* VM exits handled */
+	_Atomic uint64_t exits;		/* VM exits handled */
 	_Atomic uint64_t refused;	/* accesses no device claims (refuse_unclaimed) */
+	/* Where the thread is, so a hang can say whether the guest or the VMM stopped (vcpu_where). */
+	_Atomic bool serving;		/* serving an exit in the VMM, not inside KVM_RUN */
+	_Atomic uint64_t since_ns;	/* when it last entered KVM_RUN or left it (CLOCK_MONOTONIC) */
+	_Atomic uint32_t last_exit;	/* KVM exit reason of the last exit */
+	_Atomic uint64_t last_addr;	/* ... its MMIO address or port */
+	_Atomic bool last_write;	/* ... and direction */
+	_Atomic uint64_t stop_rip;	/* the guest's RIP when the thread left on a stop; 0 unknown */
 };
 
 int vcpu_create(struct vcpu *v, const struct vm *vm, unsigned index, struct vcpu_shared *shared,
@@ -86,5 +93,8 @@ void vcpu_join(struct vcpu *v);
 void vcpu_destroy(struct vcpu *v);	/* joins first if needed; safe on a closed vcpu */
 
 const char *vcpu_end_name(enum vcpu_end end);
+/* One phrase on where a running vCPU's thread is at now_ns (CLOCK_MONOTONIC): inside KVM_RUN or
+ * serving which exit, for how long, after how many exits. For a hang's message. */
+void vcpu_where(struct vcpu *v, uint64_t now_ns, char *buf, size_t len);
 
 #endif

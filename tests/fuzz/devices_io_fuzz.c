@@ -173,7 +173,7 @@ static void ctl_model_write(unsigned cpu, uint64_t off, const uint8_t *data, uns
 		model.printed++;
 		return;
 	}
-	s = &model.cpu[slot < model.nr_cpus ? slot : cpu];
+	s = &model.cpu[cpu];	/* a bad write is the writer's */
 	if (slot != cpu || len != 8) {
 		s->bad_writes++;
 		return;
