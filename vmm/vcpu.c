@@ -292,10 +292,17 @@ static void *vcpu_thread(void *arg)
 					atomic_store(&v->end, end);
 			}
 			break;
-		case KVM_EXIT_SHUTDOWN:
-			vcpu_fail(v, VCPU_END_SHUTDOWN, "triple fault (KVM_EXIT_SHUTDOWN) at RIP 0x%" PRIx64,
-				  vcpu_rip(v));
+		case KVM_EXIT_SHUTDOWN: {
+			uint64_t rip = vcpu_rip(v);
+
+			/* AMD: KVM re-initialises the VMCB on a shutdown intercept (SVM's state is
+			 * undefined after it), so the registers read the reset vector. */
+			if (rip == 0xfff0)
+				vcpu_fail(v, VCPU_END_SHUTDOWN, "triple fault (KVM_EXIT_SHUTDOWN); the faulting RIP is lost: the vCPU reads the reset vector 0xfff0, as KVM on AMD resets it on a shutdown");
+			else
+				vcpu_fail(v, VCPU_END_SHUTDOWN, "triple fault (KVM_EXIT_SHUTDOWN) at RIP 0x%" PRIx64, rip);
 			break;
+		}
 		case KVM_EXIT_HLT:
 			if (v->shared->hlt_is_idle)
 				break;
