@@ -128,6 +128,8 @@ esac
 [ "$only" = ready_bench ] && run_check ready_bench 560 "$src/tests/lab/bench_ready.sh" "$build" "$edu"
 [ "$only" = validator_bench ] && run_check validator_bench 300 "$src/tests/lab/bench_validator.sh" "$build" 5 3
 # Development check of daxvm's Linux boot (issue 10), by --only linux_boot only.
+# Development check: the built-in guest's nested stalls, repeated (--only soak only).
+[ "$only" = soak ] && run_check soak 230 "$src/tests/lab/check_soak.sh" "$build" "$edu"
 [ "$only" = linux_boot ] && run_check linux_boot 340 "$src/tests/lab/check_linux_boot.sh" "$build"
 # The dax guard: daxctl disable-device during daxvm run (re-enables the device after each round).
 run_check dax_guard 200 "$src/tests/lab/check_dax_guard.sh" "$build" "$edu" 2	# rounds (~14 s each)
