@@ -228,7 +228,9 @@ def wait_pinned(p, timeout=20.0):
             kib = [0]
         if kib and kib[0] > 0:
             wait_banner(p, deadline)
-            time.sleep(1.0)		# the guest and the DMA engine are running by now
+            # The guest and the DMA engine are running by now; their first transfers take
+            # longer where guests run slower (nested under TCG a 1 s wait once saw none).
+            time.sleep(1.0 * TIME_SCALE)
             return kib[0]
         time.sleep(0.05)
     raise Fail('daxvm never held pins (VmPin stayed 0)')
