@@ -85,6 +85,9 @@ struct guest_ops {
 	void (*request_stop)(struct guest *g);
 	/* Hang detection: false with a sentence when the running vCPU cpu stopped reporting. */
 	bool (*alive)(struct guest *g, unsigned cpu, uint64_t now_ns, char *why, size_t len);
+	/* Whether a vCPU of this guest can be at rip (its code's range): a hung vCPU stopped
+	 * elsewhere had its state changed below the VMM. May be NULL: not known. */
+	bool (*code_contains)(struct guest *g, uint64_t rip);
 	/* One sentence on why vCPU cpu ended with end (enum vcpu_end) and what it said. */
 	void (*explain_end)(struct guest *g, unsigned cpu, int end, const char *vcpu_why,
 			    char *why, size_t len);

@@ -405,7 +405,9 @@ void session_run(struct run_session *s)
 		size_t n = strlen(s->found.live);
 
 		if (rip && n < sizeof(s->found.live))
-			snprintf(s->found.live + n, sizeof(s->found.live) - n, "; stopped at guest RIP 0x%" PRIx64, rip);
+			snprintf(s->found.live + n, sizeof(s->found.live) - n, "; stopped at guest RIP 0x%" PRIx64 "%s", rip,
+				 s->guest_ops->code_contains && !s->guest_ops->code_contains(s->guest, rip)
+				 ? ", outside the guest's code: its vCPU state was changed below daxvm (the kernel's KVM or the machine under it)" : "");
 	}
 	check_vcpus(s);
 	s->t.run_end_ns = now_ns();

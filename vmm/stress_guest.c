@@ -11,6 +11,7 @@
 #include "devices/ctl.h"
 #include "devices/dma_engine.h"
 #include "guest/abi.h"
+#include "guest/guest_image.h"
 #include "vmm/guest.h"
 #include "vmm/guest_params.h"
 #include "vmm/stress_guest.h"
@@ -250,6 +251,13 @@ static bool stress_alive(struct guest *g, unsigned cpu, uint64_t now_ns, char *w
 	return false;
 }
 
+/* The built-in guest runs only its own image, identity-mapped at GUEST_IMAGE_GPA. */
+static bool stress_code_contains(struct guest *g, uint64_t rip)
+{
+	(void)g;
+	return rip >= GUEST_IMAGE_GPA && rip - GUEST_IMAGE_GPA < guest_image_size;
+}
+
 static void stress_explain_end(struct guest *g, unsigned cpu, int end, const char *vcpu_why,
 			       char *why, size_t len)
 {
@@ -342,6 +350,7 @@ const struct guest_ops stress_guest_ops = {
 	.ready = stress_ready,
 	.request_stop = stress_request_stop,
 	.alive = stress_alive,
+	.code_contains = stress_code_contains,
 	.explain_end = stress_explain_end,
 	.progress = stress_progress,
 	.quiesce = stress_quiesce,

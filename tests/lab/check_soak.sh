@@ -26,7 +26,7 @@ while [ "$(date +%s)" -lt "$end" ]; do
 		secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 		reason=$(grep -m1 -E "^daxvm( run)?:" /tmp/soak.out)
 		echo "round $rounds $kind: exit $st in $secs s: $reason"
-		if grep -qE "hung|triple fault|guest exception|did not start" /tmp/soak.out || [ $st = 124 ] || [ $st = 137 ]; then
+		if grep -qE "hung|triple fault|guest exception on|did not start" /tmp/soak.out || [ $st = 124 ] || [ $st = 137 ]; then
 			hangs=$((hangs + 1))
 			sed 's/^/    /' /tmp/soak.out | head -40
 		fi

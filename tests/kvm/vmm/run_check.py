@@ -225,6 +225,10 @@ def case_hang():
     rep, _ = expect_fail(['--mem', 'memfd', '--mem-size', '32M', '--duration', '30', '--inject', 'hang',
                           '--hang-timeout', str(hang)], 'vCPU 0 hung')
     check(time.time() - t0 < 10 * TIME_SCALE, 'the hang was not detected within %.0f s' % (10 * TIME_SCALE))
+    # Where it hung: the guest spins in its own code without exits (GUEST_F_HANG's pause loop).
+    reason = get(rep, 'reason')
+    check('its thread has been inside KVM_RUN' in reason and 'stopped at guest RIP 0x' in reason and
+          'outside the guest' not in reason, 'reason does not place the hang in the guest: %s' % reason)
 
 
 def interrupt(sig):
