@@ -1,8 +1,12 @@
 /* A libvirt domain XML, read with libxml2 (XPath over the parsed tree): the promises about
  * guest memory (<memory>, <memoryBacking>, <memory model='nvdimm'>) and passed-through PCI
- * devices (<hostdev mode='subsystem' type='pci'>). */
+ * devices (<hostdev mode='subsystem' type='pci'>). libxml2 is loaded with dlopen on the first
+ * parse, as libvirt is (libvirt_domain.c): linked, it and the ICU and C++ libraries it pulls in
+ * cost every daxvm start ~11 ms of loading on the development machine, and only inspect
+ * --domain reads XML. */
 #include "inspect/domain.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,17 +17,66 @@
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
 
-/* The string value of the first node of expr (relative to node), or NULL; free with xmlFree. */
+/* The libxml2 calls used, resolved from libxml2.so.2 (its soname since 2.0). */
+static struct {
+	bool loaded;
+	xmlDocPtr (*read_memory)(const char *, int, const char *, const char *, int);
+	xmlNodePtr (*root_element)(const xmlDoc *);
+	void (*free_doc)(xmlDocPtr);
+	xmlChar *(*node_content)(const xmlNode *);
+	xmlXPathContextPtr (*xpath_new_context)(xmlDocPtr);
+	void (*xpath_free_context)(xmlXPathContextPtr);
+	xmlXPathObjectPtr (*xpath_eval)(const xmlChar *, xmlXPathContextPtr);
+	void (*xpath_free_object)(xmlXPathObjectPtr);
+	xmlFreeFunc *free;	/* xmlFree is a variable: the allocator's free, settable */
+} lx;
+
+static int load_libxml2(struct err *e)
+{
+	void *h;
+
+	if (lx.loaded)
+		return 0;
+	h = dlopen("libxml2.so.2", RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return err_set(e, -ENOENT, "cannot load libxml2 (%s): install the libxml2 package", dlerror());
+#define LX_SYM(field, name)                                                                       \
+	do {                                                                                       \
+		*(void **)&lx.field = dlsym(h, name);                                              \
+		if (!lx.field)                                                                     \
+			return err_set(e, -ENOENT, "libxml2.so.2 has no %s: install libxml2 2.9 or newer", name); \
+	} while (0)
+	LX_SYM(read_memory, "xmlReadMemory");
+	LX_SYM(root_element, "xmlDocGetRootElement");
+	LX_SYM(free_doc, "xmlFreeDoc");
+	LX_SYM(node_content, "xmlNodeGetContent");
+	LX_SYM(xpath_new_context, "xmlXPathNewContext");
+	LX_SYM(xpath_free_context, "xmlXPathFreeContext");
+	LX_SYM(xpath_eval, "xmlXPathEvalExpression");
+	LX_SYM(xpath_free_object, "xmlXPathFreeObject");
+	LX_SYM(free, "xmlFree");
+#undef LX_SYM
+	lx.loaded = true;	/* the handle stays open for the process */
+	return 0;
+}
+
+static void lx_free(void *p)
+{
+	if (p)
+		(*lx.free)(p);
+}
+
+/* The string value of the first node of expr (relative to node), or NULL; free with lx_free. */
 static char *xstr(xmlXPathContextPtr ctx, xmlNodePtr node, const char *expr)
 {
 	xmlXPathObjectPtr o;
 	char *s = NULL;
 
 	ctx->node = node;
-	o = xmlXPathEvalExpression((const xmlChar *)expr, ctx);
+	o = lx.xpath_eval((const xmlChar *)expr, ctx);
 	if (o && o->type == XPATH_NODESET && o->nodesetval && o->nodesetval->nodeNr > 0)
-		s = (char *)xmlNodeGetContent(o->nodesetval->nodeTab[0]);
-	xmlXPathFreeObject(o);
+		s = (char *)lx.node_content(o->nodesetval->nodeTab[0]);
+	lx.xpath_free_object(o);
 	return s;
 }
 
@@ -33,9 +86,9 @@ static bool xhas(xmlXPathContextPtr ctx, xmlNodePtr node, const char *expr)
 	bool yes;
 
 	ctx->node = node;
-	o = xmlXPathEvalExpression((const xmlChar *)expr, ctx);
+	o = lx.xpath_eval((const xmlChar *)expr, ctx);
 	yes = o && o->type == XPATH_NODESET && o->nodesetval && o->nodesetval->nodeNr > 0;
-	xmlXPathFreeObject(o);
+	lx.xpath_free_object(o);
 	return yes;
 }
 
@@ -44,7 +97,7 @@ static void xcopy(xmlXPathContextPtr ctx, xmlNodePtr node, const char *expr, cha
 	char *s = xstr(ctx, node, expr);
 
 	snprintf(out, len, "%s", s ? s : "");
-	xmlFree(s);
+	lx_free(s);
 }
 
 /* libvirt's scaled integers: the value in unit (default KiB; b, KB = 1000, KiB/k = 1024, ...). */
@@ -76,8 +129,8 @@ static int scaled(xmlXPathContextPtr ctx, xmlNodePtr node, const char *expr, uin
 		ret = -EINVAL;
 	else
 		*out = n * mul;
-	xmlFree(val);
-	xmlFree(unit);
+	lx_free(val);
+	lx_free(unit);
 	return ret;
 }
 
@@ -104,17 +157,17 @@ static void backing(xmlXPathContextPtr ctx, xmlNodePtr root, struct inspect_doma
 			d->hugepage_size = d->hugepage_size / 1024 * 1024 * 1024;
 		else if (u && (!strcasecmp(u, "G") || !strcasecmp(u, "GiB")))
 			d->hugepage_size = d->hugepage_size / 1024 << 30;
-		xmlFree(u);
+		lx_free(u);
 	}
 	d->locked = d->has_backing ? xhas(ctx, root, "memoryBacking/locked") : -1;
 	s = xstr(ctx, root, "memoryBacking/source/@type");
 	d->ram_source = !s ? INSPECT_SRC_ANY : !strcmp(s, "file") ? INSPECT_SRC_FILE
 		: !strcmp(s, "memfd") ? INSPECT_SRC_MEMFD : !strcmp(s, "anonymous") ? INSPECT_SRC_ANON
 		: INSPECT_SRC_ANY;
-	xmlFree(s);
+	lx_free(s);
 	s = xstr(ctx, root, "memoryBacking/access/@mode");
 	d->ram_share = share_of(s);
-	xmlFree(s);
+	lx_free(s);
 }
 
 static int devices(xmlXPathContextPtr ctx, xmlNodePtr root, struct inspect_domain *d, struct err *e)
@@ -122,7 +175,7 @@ static int devices(xmlXPathContextPtr ctx, xmlNodePtr root, struct inspect_domai
 	xmlXPathObjectPtr o;
 
 	ctx->node = root;
-	o = xmlXPathEvalExpression((const xmlChar *)"devices/memory[@model='nvdimm']", ctx);
+	o = lx.xpath_eval((const xmlChar *)"devices/memory[@model='nvdimm']", ctx);
 	for (int i = 0; o && o->nodesetval && i < o->nodesetval->nodeNr && d->nr_nvdimm < INSPECT_MAX_NVDIMM; i++) {
 		xmlNodePtr n = o->nodesetval->nodeTab[i];
 		struct inspect_nvdimm *nv = &d->nvdimm[d->nr_nvdimm];
@@ -130,7 +183,7 @@ static int devices(xmlXPathContextPtr ctx, xmlNodePtr root, struct inspect_domai
 
 		xcopy(ctx, n, "source/path", nv->path, sizeof(nv->path));
 		if (!nv->path[0]) {
-			xmlXPathFreeObject(o);
+			lx.xpath_free_object(o);
 			return err_set(e, -EINVAL, "the domain's <memory model='nvdimm'> has no <source><path>");
 		}
 		scaled(ctx, n, "target/size", &nv->size);
@@ -138,12 +191,12 @@ static int devices(xmlXPathContextPtr ctx, xmlNodePtr root, struct inspect_domai
 		nv->pmem = xhas(ctx, n, "source/pmem");
 		acc = xstr(ctx, n, "@access");
 		nv->share = share_of(acc);
-		xmlFree(acc);
+		lx_free(acc);
 		d->nr_nvdimm++;
 	}
-	xmlXPathFreeObject(o);
+	lx.xpath_free_object(o);
 	ctx->node = root;
-	o = xmlXPathEvalExpression((const xmlChar *)"devices/hostdev[@mode='subsystem'][@type='pci']", ctx);
+	o = lx.xpath_eval((const xmlChar *)"devices/hostdev[@mode='subsystem'][@type='pci']", ctx);
 	for (int i = 0; o && o->nodesetval && i < o->nodesetval->nodeNr && d->nr_hostdev < INSPECT_MAX_HOSTDEV; i++) {
 		xmlNodePtr n = o->nodesetval->nodeTab[i];
 		struct inspect_hostdev *h = &d->hostdev[d->nr_hostdev];
@@ -160,18 +213,18 @@ static int devices(xmlXPathContextPtr ctx, xmlNodePtr root, struct inspect_domai
 			h->managed = man && !strcmp(man, "yes");
 			d->nr_hostdev++;
 		}
-		xmlFree(dom);
-		xmlFree(bus);
-		xmlFree(slot);
-		xmlFree(fn);
-		xmlFree(drv);
-		xmlFree(man);
+		lx_free(dom);
+		lx_free(bus);
+		lx_free(slot);
+		lx_free(fn);
+		lx_free(drv);
+		lx_free(man);
 		if (e && e->code) {
-			xmlXPathFreeObject(o);
+			lx.xpath_free_object(o);
 			return e->code;
 		}
 	}
-	xmlXPathFreeObject(o);
+	lx.xpath_free_object(o);
 	return 0;
 }
 
@@ -186,16 +239,19 @@ int inspect_domain_xml_parse(const char *xml, size_t len, struct inspect_domain 
 	d->ram_share = d->hugepages = d->locked = -1;
 	if (len > (size_t)0x7fffffff)
 		return err_set(e, -EINVAL, "the domain XML is too large");
-	doc = xmlReadMemory(xml, (int)len, "domain.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	ret = load_libxml2(e);
+	if (ret)
+		return ret;
+	doc = lx.read_memory(xml, (int)len, "domain.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (!doc)
 		return err_set(e, -EINVAL, "the domain XML is not well-formed XML");
-	root = xmlDocGetRootElement(doc);
+	root = lx.root_element(doc);
 	if (!root || strcmp((const char *)root->name, "domain")) {
 		ret = err_set(e, -EINVAL, "the XML is not a libvirt domain: its root element is <%s>, not <domain>",
 			      root ? (const char *)root->name : "nothing");
 		goto out;
 	}
-	ctx = xmlXPathNewContext(doc);
+	ctx = lx.xpath_new_context(doc);
 	if (!ctx) {
 		ret = err_set(e, -ENOMEM, "out of memory reading the domain XML");
 		goto out;
@@ -214,7 +270,7 @@ int inspect_domain_xml_parse(const char *xml, size_t len, struct inspect_domain 
 	backing(ctx, root, d);
 	ret = devices(ctx, root, d, e);
 out:
-	xmlXPathFreeContext(ctx);
-	xmlFreeDoc(doc);
+	lx.xpath_free_context(ctx);
+	lx.free_doc(doc);
 	return ret;
 }
