@@ -17,6 +17,9 @@
  *                      THREADS threads, pin_map_dma on io_uring with THREADS pinning threads
  *                      (what 'daxvm run' does between its memslots and its devices)
  *           daxvm-serial   the same stage as before issue 13: no populate, one registration
+ * Also prints "age_ms=<process age when done>", measured as daxvm measures its launch_to_* times
+ * (cli/process_age.c: from the process's start, the fork, to done), so that a launched process
+ * touching the memory can be compared with daxvm's launch -> pinned.
  * Never a pass/fail on speed. */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/process_age.h"
 #include "common/size.h"
 #include "memory/backing.h"
 #include "pinning/pin.h"
@@ -223,7 +227,7 @@ int main(int argc, char **argv)
 	t1 = now_ms();
 	if (ret)
 		return 1;
-	printf("ms=%.1f\n", t1 - t0);
+	printf("ms=%.1f\nage_ms=%.1f\n", t1 - t0, process_age_ms());
 	fflush(stdout);
 	io_uring_queue_exit(&ring);
 	munmap(p, size);
