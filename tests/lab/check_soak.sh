@@ -29,6 +29,20 @@ while [ "$(date +%s)" -lt "$end" ]; do
 		if grep -qE "hung|triple fault|guest exception on|did not start" /tmp/soak.out || [ $st = 124 ] || [ $st = 137 ]; then
 			hangs=$((hangs + 1))
 			sed 's/^/    /' /tmp/soak.out | head -40
+			# A stop RIP in L1's kernel half: name L1's symbol there (this boot's addresses).
+			rip=$(grep -oE "stopped at guest RIP 0xffff[0-9a-f]+" /tmp/soak.out | head -1 | grep -oE "0x[0-9a-f]+$")
+			[ -n "$rip" ] && python3 - "$rip" <<'PY'
+import sys
+rip = int(sys.argv[1], 16)
+best = None
+for line in open('/proc/kallsyms'):
+    a, _, name = line.split()[:3]
+    a = int(a, 16)
+    if a <= rip and (best is None or a > best[0]):
+        best = (a, name, line.split()[3] if len(line.split()) > 3 else '')
+if best:
+    print('    L1 symbol at 0x%x: %s+0x%x %s' % (rip, best[1], rip - best[0], best[2]))
+PY
 		fi
 	done
 done
