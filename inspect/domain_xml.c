@@ -29,7 +29,16 @@ static struct {
 	xmlXPathObjectPtr (*xpath_eval)(const xmlChar *, xmlXPathContextPtr);
 	void (*xpath_free_object)(xmlXPathObjectPtr);
 	xmlFreeFunc *free;	/* xmlFree is a variable: the allocator's free, settable */
+	void (*set_generic_error)(void *, xmlGenericErrorFunc);
 } lx;
+
+/* libxml2 reports some errors (a broken encoding) through its generic handler, which writes to
+ * stderr whatever the parse options say; the parse's result is what this file reports. */
+static void lx_quiet(void *ctx, const char *msg, ...)
+{
+	(void)ctx;
+	(void)msg;
+}
 
 static int load_libxml2(struct err *e)
 {
@@ -55,6 +64,7 @@ static int load_libxml2(struct err *e)
 	LX_SYM(xpath_eval, "xmlXPathEvalExpression");
 	LX_SYM(xpath_free_object, "xmlXPathFreeObject");
 	LX_SYM(free, "xmlFree");
+	LX_SYM(set_generic_error, "xmlSetGenericErrorFunc");
 #undef LX_SYM
 	lx.loaded = true;	/* the handle stays open for the process */
 	return 0;
@@ -242,6 +252,7 @@ int inspect_domain_xml_parse(const char *xml, size_t len, struct inspect_domain 
 	ret = load_libxml2(e);
 	if (ret)
 		return ret;
+	lx.set_generic_error(NULL, lx_quiet);	/* per thread in libxml2: set on the parsing one */
 	doc = lx.read_memory(xml, (int)len, "domain.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (!doc)
 		return err_set(e, -EINVAL, "the domain XML is not well-formed XML");
