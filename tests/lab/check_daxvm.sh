@@ -117,7 +117,7 @@ PY
 }
 
 for pin in auto vfio; do
-	args=(run --mem /dev/dax0.0 --mem-size 256M --cpus 2 --duration 5 --report /tmp/run-$pin.json)
+	args=(run --mem /dev/dax0.0 --mem-size 256M --cpus 2 --duration 3 --report /tmp/run-$pin.json)
 	[ $pin = vfio ] && args+=(--pin vfio --vfio "$edu")
 	echo "\$ daxvm ${args[*]}"
 	rm -f /tmp/run-$pin.json
