@@ -380,14 +380,21 @@ void session_run(struct run_session *s)
 		for (unsigned i = 0; i < s->nr_vcpus && !s->found.live[0]; i++) {
 			char why[SESSION_REASON_BYTES];
 
+			uint64_t exits = atomic_load_explicit(&s->vcpus[i].exits, memory_order_relaxed);
+
 			if (atomic_load(&s->vcpus[i].end) != VCPU_RUNNING)
 				continue;
+			if (exits != s->exits_seen[i] || !s->exits_seen_ns[i]) {
+				s->exits_seen[i] = exits;
+				s->exits_seen_ns[i] = now;
+			}
 			if (!s->guest_ops->alive(s->guest, i, now, why, sizeof(why))) {
 				size_t n = strlen(why);
 
 				if (n + 2 < sizeof(why)) {
 					snprintf(why + n, sizeof(why) - n, "; ");
-					vcpu_where(&s->vcpus[i], now, why + n + 2, sizeof(why) - n - 2);
+					vcpu_where(&s->vcpus[i], (double)(now - s->exits_seen_ns[i]) / 1e9, why + n + 2,
+						   sizeof(why) - n - 2);
 				}
 				note(s->found.live, why);
 				s->hung_vcpu_plus_1 = i + 1;

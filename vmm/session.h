@@ -97,6 +97,10 @@ struct run_session {
 	bool guard_checked;		/* backing_guard_check ran before the backing was closed */
 	uint64_t guard_violations;	/* guard pages around guest RAM found touched */
 	unsigned hung_vcpu_plus_1;	/* the vCPU a hang was found on (its RIP is added at the stop) */
+	/* Each vCPU's exits count as the run loop last saw it change, and when: how long a hung
+	 * vCPU went without an exit (vcpu_where). */
+	uint64_t exits_seen[SESSION_MAX_VCPUS];
+	uint64_t exits_seen_ns[SESSION_MAX_VCPUS];
 
 	unsigned stages_done;		/* setup stages that succeeded (to undo) */
 	struct run_timing t;

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/thread_filter.h"
@@ -84,14 +83,6 @@ static uint64_t vcpu_rip(struct vcpu *v)
 	return ioctl(v->fd, KVM_GET_REGS, &r) == 0 ? r.rip : 0;
 }
 
-static uint64_t vcpu_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static const char *vcpu_exit_name(uint32_t reason)
 {
 	switch (reason) {
@@ -104,26 +95,42 @@ static const char *vcpu_exit_name(uint32_t reason)
 	}
 }
 
-void vcpu_where(struct vcpu *v, uint64_t now_ns, char *buf, size_t len)
+void vcpu_where(struct vcpu *v, double still_s, char *buf, size_t len)
 {
-	uint64_t since = atomic_load(&v->since_ns), exits = atomic_load(&v->exits);
-	uint32_t reason = atomic_load(&v->last_exit);
-	double s = since && now_ns > since ? (double)(now_ns - since) / 1e9 : 0.0;
+	uint64_t exits = atomic_load_explicit(&v->exits, memory_order_relaxed);
+	uint32_t reason = atomic_load_explicit(&v->last_exit, memory_order_relaxed);
 	char last[96];
 
 	if (!exits)
 		snprintf(last, sizeof(last), "no exit yet");
 	else if (reason == KVM_EXIT_MMIO || reason == KVM_EXIT_IO)
 		snprintf(last, sizeof(last), "%s %s of 0x%" PRIx64, vcpu_exit_name(reason),
-			 atomic_load(&v->last_write) ? "write" : "read", atomic_load(&v->last_addr));
+			 atomic_load_explicit(&v->last_write, memory_order_relaxed) ? "write" : "read",
+			 atomic_load_explicit(&v->last_addr, memory_order_relaxed));
 	else
 		snprintf(last, sizeof(last), "exit %u (%s)", reason, vcpu_exit_name(reason));
-	if (atomic_load(&v->serving))
-		snprintf(buf, len, "its thread has been serving an exit in the VMM for %.1f s (%s; %" PRIu64 " exits)",
-			 s, last, exits);
+	if (atomic_load_explicit(&v->serving, memory_order_relaxed))
+		snprintf(buf, len, "its thread has been serving one exit in the VMM for %.1f s (%s; %" PRIu64 " exits)",
+			 still_s, last, exits);
 	else
-		snprintf(buf, len, "its thread has been inside KVM_RUN for %.1f s (%" PRIu64 " exits before; the last: %s)",
-			 s, exits, last);
+		snprintf(buf, len, "its thread has been inside KVM_RUN with no exit for %.1f s (%" PRIu64 " exits before; the last: %s)",
+			 still_s, exits, last);
+}
+
+/* For vcpu_where, from the vCPU thread only (its sole writer): plain relaxed stores. */
+static void vcpu_note_exit(struct vcpu *v, const struct kvm_run *run)
+{
+	atomic_store_explicit(&v->serving, true, memory_order_relaxed);
+	atomic_store_explicit(&v->last_exit, run->exit_reason, memory_order_relaxed);
+	if (run->exit_reason == KVM_EXIT_MMIO) {
+		atomic_store_explicit(&v->last_addr, run->mmio.phys_addr, memory_order_relaxed);
+		atomic_store_explicit(&v->last_write, run->mmio.is_write, memory_order_relaxed);
+	} else if (run->exit_reason == KVM_EXIT_IO) {
+		atomic_store_explicit(&v->last_addr, run->io.port, memory_order_relaxed);
+		atomic_store_explicit(&v->last_write, run->io.direction == KVM_EXIT_IO_OUT, memory_order_relaxed);
+	}
+	atomic_store_explicit(&v->exits, atomic_load_explicit(&v->exits, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
 }
 
 static void vcpu_count_unclaimed(struct vcpu_shared *sh, uint16_t port)
@@ -260,26 +267,15 @@ static void *vcpu_thread(void *arg)
 			atomic_store(&v->end, VCPU_END_STOPPED);
 			break;
 		}
-		atomic_store(&v->since_ns, vcpu_now_ns());
-		atomic_store(&v->serving, false);
+		atomic_store_explicit(&v->serving, false, memory_order_relaxed);
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
-			atomic_store(&v->serving, true);
+			atomic_store_explicit(&v->serving, true, memory_order_relaxed);
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			vcpu_fail(v, VCPU_END_ERROR, "KVM_RUN failed: %s", strerror(errno));
 			break;
 		}
-		atomic_store(&v->since_ns, vcpu_now_ns());
-		atomic_store(&v->serving, true);
-		atomic_store(&v->last_exit, run->exit_reason);
-		if (run->exit_reason == KVM_EXIT_MMIO) {
-			atomic_store(&v->last_addr, run->mmio.phys_addr);
-			atomic_store(&v->last_write, run->mmio.is_write);
-		} else if (run->exit_reason == KVM_EXIT_IO) {
-			atomic_store(&v->last_addr, run->io.port);
-			atomic_store(&v->last_write, run->io.direction == KVM_EXIT_IO_OUT);
-		}
-		atomic_fetch_add(&v->exits, 1);
+		vcpu_note_exit(v, run);
 		switch (run->exit_reason) {
 		case KVM_EXIT_IO:
 		case KVM_EXIT_MMIO:

@@ -73,9 +73,10 @@ struct vcpu {
 	char why[256];			/* for VCPU_END_SHUTDOWN / VCPU_END_ERROR: what happened */
 	_Atomic uint64_t exits;		/* VM exits handled */
 	_Atomic uint64_t refused;	/* accesses no device claims (refuse_unclaimed) */
-	/* Where the thread is, so a hang can say whether the guest or the VMM stopped (vcpu_where). */
+	/* Where the thread is, so a hang can say whether the guest or the VMM stopped (vcpu_where).
+	 * Relaxed stores, no clock: the vCPU loop pays a few plain writes per exit; the watcher
+	 * times the silence from how the exits count moves (vcpu_where's caller). */
 	_Atomic bool serving;		/* serving an exit in the VMM, not inside KVM_RUN */
-	_Atomic uint64_t since_ns;	/* when it last entered KVM_RUN or left it (CLOCK_MONOTONIC) */
 	_Atomic uint32_t last_exit;	/* KVM exit reason of the last exit */
 	_Atomic uint64_t last_addr;	/* ... its MMIO address or port */
 	_Atomic bool last_write;	/* ... and direction */
@@ -93,8 +94,9 @@ void vcpu_join(struct vcpu *v);
 void vcpu_destroy(struct vcpu *v);	/* joins first if needed; safe on a closed vcpu */
 
 const char *vcpu_end_name(enum vcpu_end end);
-/* One phrase on where a running vCPU's thread is at now_ns (CLOCK_MONOTONIC): inside KVM_RUN or
- * serving which exit, for how long, after how many exits. For a hang's message. */
-void vcpu_where(struct vcpu *v, uint64_t now_ns, char *buf, size_t len);
+/* One phrase on where a running vCPU's thread is: inside KVM_RUN or serving which exit, how
+ * long its exits count has not moved (still_s, as the caller watched it), after how many
+ * exits. For a hang's message. */
+void vcpu_where(struct vcpu *v, double still_s, char *buf, size_t len);
 
 #endif
