@@ -5,8 +5,8 @@
  * cost every daxvm start ~11 ms of loading on the development machine, and only inspect
  * --domain reads XML. */
 #include "inspect/domain.h"
+#include "inspect/dl_syms.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,32 +42,26 @@ static void lx_quiet(void *ctx, const char *msg, ...)
 
 static int load_libxml2(struct err *e)
 {
-	void *h;
+	static const struct dl_lib lib = { "libxml2.so.2", "libxml2", "libxml2", "libxml2 2.9" };
+	const struct dl_sym syms[] = {
+		{ "xmlReadMemory", (void **)&lx.read_memory },
+		{ "xmlDocGetRootElement", (void **)&lx.root_element },
+		{ "xmlFreeDoc", (void **)&lx.free_doc },
+		{ "xmlNodeGetContent", (void **)&lx.node_content },
+		{ "xmlXPathNewContext", (void **)&lx.xpath_new_context },
+		{ "xmlXPathFreeContext", (void **)&lx.xpath_free_context },
+		{ "xmlXPathEvalExpression", (void **)&lx.xpath_eval },
+		{ "xmlXPathFreeObject", (void **)&lx.xpath_free_object },
+		{ "xmlFree", (void **)&lx.free },
+		{ "xmlSetGenericErrorFunc", (void **)&lx.set_generic_error },
+	};
+	int ret;
 
 	if (lx.loaded)
 		return 0;
-	h = dlopen("libxml2.so.2", RTLD_NOW | RTLD_LOCAL);
-	if (!h)
-		return err_set(e, -ENOENT, "cannot load libxml2 (%s): install the libxml2 package", dlerror());
-#define LX_SYM(field, name)                                                                       \
-	do {                                                                                       \
-		*(void **)&lx.field = dlsym(h, name);                                              \
-		if (!lx.field)                                                                     \
-			return err_set(e, -ENOENT, "libxml2.so.2 has no %s: install libxml2 2.9 or newer", name); \
-	} while (0)
-	LX_SYM(read_memory, "xmlReadMemory");
-	LX_SYM(root_element, "xmlDocGetRootElement");
-	LX_SYM(free_doc, "xmlFreeDoc");
-	LX_SYM(node_content, "xmlNodeGetContent");
-	LX_SYM(xpath_new_context, "xmlXPathNewContext");
-	LX_SYM(xpath_free_context, "xmlXPathFreeContext");
-	LX_SYM(xpath_eval, "xmlXPathEvalExpression");
-	LX_SYM(xpath_free_object, "xmlXPathFreeObject");
-	LX_SYM(free, "xmlFree");
-	LX_SYM(set_generic_error, "xmlSetGenericErrorFunc");
-#undef LX_SYM
-	lx.loaded = true;	/* the handle stays open for the process */
-	return 0;
+	ret = dl_syms_load(&lib, syms, sizeof(syms) / sizeof(syms[0]), e);
+	lx.loaded = !ret;
+	return ret;
 }
 
 static void lx_free(void *p)

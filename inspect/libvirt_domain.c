@@ -5,8 +5,8 @@
  * libraries cost every daxvm start (run, pin-check) 40-50 ms of dynamic loading on the
  * development machine (docs/perf-ready.md), and only inspect --domain uses it. */
 #include "inspect/domain.h"
+#include "inspect/dl_syms.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -32,31 +32,25 @@ static struct {
 
 static int load_libvirt(struct err *e)
 {
-	void *h;
+	static const struct dl_lib lib = { "libvirt.so.0", "libvirt", "libvirt0", "libvirt 1.0" };
+	const struct dl_sym syms[] = {
+		{ "virSetErrorFunc", (void **)&lv.set_error_func },
+		{ "virGetLastErrorMessage", (void **)&lv.last_error_message },
+		{ "virConnectOpenReadOnly", (void **)&lv.open_read_only },
+		{ "virConnectClose", (void **)&lv.connect_close },
+		{ "virDomainLookupByName", (void **)&lv.lookup_by_name },
+		{ "virDomainIsActive", (void **)&lv.is_active },
+		{ "virDomainGetUUIDString", (void **)&lv.uuid_string },
+		{ "virDomainGetXMLDesc", (void **)&lv.xml_desc },
+		{ "virDomainFree", (void **)&lv.domain_free },
+	};
+	int ret;
 
 	if (lv.loaded)
 		return 0;
-	h = dlopen("libvirt.so.0", RTLD_NOW | RTLD_LOCAL);
-	if (!h)
-		return err_set(e, -ENOENT, "cannot load libvirt (%s): install the libvirt0 package", dlerror());
-#define LV_SYM(field, name)                                                                       \
-	do {                                                                                       \
-		*(void **)&lv.field = dlsym(h, name);                                              \
-		if (!lv.field)                                                                     \
-			return err_set(e, -ENOENT, "libvirt.so.0 has no %s: install libvirt 1.0 or newer", name); \
-	} while (0)
-	LV_SYM(set_error_func, "virSetErrorFunc");
-	LV_SYM(last_error_message, "virGetLastErrorMessage");
-	LV_SYM(open_read_only, "virConnectOpenReadOnly");
-	LV_SYM(connect_close, "virConnectClose");
-	LV_SYM(lookup_by_name, "virDomainLookupByName");
-	LV_SYM(is_active, "virDomainIsActive");
-	LV_SYM(uuid_string, "virDomainGetUUIDString");
-	LV_SYM(xml_desc, "virDomainGetXMLDesc");
-	LV_SYM(domain_free, "virDomainFree");
-#undef LV_SYM
-	lv.loaded = true;	/* the handle stays open: libvirt keeps threads and state */
-	return 0;
+	ret = dl_syms_load(&lib, syms, sizeof(syms) / sizeof(syms[0]), e);
+	lv.loaded = !ret;
+	return ret;
 }
 
 /* libvirt prints every error to stderr by default; inspect reports them itself. */
