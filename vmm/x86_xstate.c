@@ -9,7 +9,7 @@
 
 #define XCR_XFEATURE_ENABLED_MASK 0
 
-static const struct kvm_cpuid_entry2 *leaf(const struct kvm_cpuid2 *c, uint32_t fn, uint32_t idx)
+const struct kvm_cpuid_entry2 *x86_cpuid_leaf(const struct kvm_cpuid2 *c, uint32_t fn, uint32_t idx)
 {
 	for (unsigned i = 0; i < c->nent; i++)
 		if (c->entries[i].function == fn && c->entries[i].index == idx)
@@ -21,7 +21,7 @@ enum reg { EBX, ECX, EDX };
 
 static bool has(const struct kvm_cpuid2 *c, uint32_t fn, uint32_t idx, enum reg r, unsigned bit)
 {
-	const struct kvm_cpuid_entry2 *ent = leaf(c, fn, idx);
+	const struct kvm_cpuid_entry2 *ent = x86_cpuid_leaf(c, fn, idx);
 	uint32_t v;
 
 	if (!ent)
@@ -32,7 +32,7 @@ static bool has(const struct kvm_cpuid2 *c, uint32_t fn, uint32_t idx, enum reg 
 
 uint64_t x86_xstate_guest_xcr0(const struct kvm_cpuid2 *c)
 {
-	const struct kvm_cpuid_entry2 *d0 = leaf(c, 0xd, 0);
+	const struct kvm_cpuid_entry2 *d0 = x86_cpuid_leaf(c, 0xd, 0);
 	uint64_t xcr0;
 
 	if (!d0 || !has(c, 1, 0, ECX, 26))	/* XSAVE */

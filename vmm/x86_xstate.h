@@ -25,6 +25,7 @@
 #include "common/err.h"
 
 struct kvm_cpuid2;
+struct kvm_cpuid_entry2;
 
 #define X86_XFEATURE_FP		(1ULL << 0)
 #define X86_XFEATURE_SSE	(1ULL << 1)
@@ -41,6 +42,9 @@ struct kvm_cpuid2;
  * KVM's reset value) when the CPUID has no XSAVE (leaf 1 ECX bit 26), no leaf 0xD.0, or
  * leaf 0xD.0 lacks x87 or SSE (then Linux does not use XSAVE). */
 uint64_t x86_xstate_guest_xcr0(const struct kvm_cpuid2 *cpuid);
+
+/* The entry for CPUID function fn, index idx in c, or NULL. */
+const struct kvm_cpuid_entry2 *x86_cpuid_leaf(const struct kvm_cpuid2 *c, uint32_t fn, uint32_t idx);
 
 /* KVM_SET_XCRS with x86_xstate_guest_xcr0(cpuid) on one vCPU whose CPUID is already set;
  * nothing when that is 0. *xcr0 (may be NULL) gets the value set. */

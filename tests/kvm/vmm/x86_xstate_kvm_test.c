@@ -14,21 +14,13 @@
 
 #define XSAVE_LEGACY_AND_HEADER 576
 
-static const struct kvm_cpuid_entry2 *leaf(const struct kvm_cpuid2 *c, uint32_t fn, uint32_t idx)
-{
-	for (unsigned i = 0; i < c->nent; i++)
-		if (c->entries[i].function == fn && c->entries[i].index == idx)
-			return &c->entries[i];
-	return NULL;
-}
-
 /* The standard-format size Linux sums for xcr0: the end of the last enabled component. */
 static uint32_t linux_size(const struct kvm_cpuid2 *c, uint64_t xcr0)
 {
 	uint32_t size = XSAVE_LEGACY_AND_HEADER;
 
 	for (unsigned i = 2; i < 64; i++) {
-		const struct kvm_cpuid_entry2 *ent = leaf(c, 0xd, i);
+		const struct kvm_cpuid_entry2 *ent = x86_cpuid_leaf(c, 0xd, i);
 
 		if (!(xcr0 >> i & 1))
 			continue;
@@ -48,7 +40,7 @@ static uint32_t kvm_xsave_size(int vcpu_fd)
 	TEST_ASSERT(c, "calloc");
 	c->nent = 256;
 	TEST_ASSERT(ioctl(vcpu_fd, KVM_GET_CPUID2, c) == 0, "KVM_GET_CPUID2: %s", strerror(errno));
-	d0 = leaf(c, 0xd, 0);
+	d0 = x86_cpuid_leaf(c, 0xd, 0);
 	TEST_ASSERT(d0, "the vCPU's CPUID has no leaf 0xD.0");
 	ebx = d0->ebx;
 	free(c);
