@@ -52,11 +52,14 @@ static size_t parse_stderr(const char *xml, size_t len, char *buf, size_t size)
 	struct inspect_domain d;
 	struct err e = { 0 };
 	FILE *tmp = tmpfile();
-	int saved = dup(2);
+	int saved = tmp ? dup(2) : -1;
 	size_t n = 0;
 
-	if (!tmp || saved < 0)
+	if (saved < 0) {
+		if (tmp)
+			fclose(tmp);
 		return (size_t)-1;
+	}
 	fflush(stderr);
 	dup2(fileno(tmp), 2);
 	inspect_domain_xml_parse(xml, len, &d, &e);
