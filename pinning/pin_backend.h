@@ -3,6 +3,7 @@
 #define DAXVM_PINNING_PIN_BACKEND_H
 
 #include <pthread.h>
+#include <time.h>
 
 #include "pinning/pin.h"
 
@@ -78,6 +79,15 @@ extern const struct pin_backend_ops pin_iommufd_ops;
 static inline uint32_t pin_slots_for(uint64_t size, uint64_t unit)
 {
 	return (uint32_t)((size + unit - 1) / unit);
+}
+
+/* Seconds since t0 (CLOCK_MONOTONIC), for a long pin's progress callback. */
+static inline double pin_secs_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 /* Mapping lookups (pin.c), under the container's lock: the index of the first mapping whose

@@ -5,6 +5,7 @@
  * Each buffer is registered whole (IORING_REGISTER_BUFFERS2), so the kernel's per-hugepage
  * duplicate-accounting scan sees only that buffer (docs/perf-pin.md). */
 #include "pinning/pin_uring_parallel.h"
+#include "pinning/pin_backend.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -64,14 +65,6 @@ static int clone_into(struct io_uring *dst, int src_fd, unsigned dst_off)
 	return ret < 0 ? -errno : 0;
 }
 
-static double secs_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 /* Registers buffer i on a temporary ring and clones it into slot i of the device ring. */
 static int one_buffer(struct par_ctx *c, unsigned i)
 {
@@ -90,7 +83,7 @@ static int one_buffer(struct par_ctx *c, unsigned i)
 			c->cloned[i] = 1;
 			c->done_bytes += c->iov[i].iov_len;
 			if (c->fn)
-				c->fn(c->done_bytes, c->total_bytes, secs_since(&c->t0), c->opaque);
+				c->fn(c->done_bytes, c->total_bytes, pin_secs_since(&c->t0), c->opaque);
 		}
 		pthread_mutex_unlock(&c->lock);
 	}

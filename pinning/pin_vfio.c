@@ -285,14 +285,6 @@ static void vfio_close(struct pin_container *c)
 	free(s);
 }
 
-static double secs_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 static int vfio_unmap_range(struct vfio_state *s, uint64_t iova, uint64_t size)
 {
 	struct vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof(unmap), .iova = iova, .size = size };
@@ -342,7 +334,7 @@ static int vfio_map(struct pin_container *c, struct pin_mapping *m, struct err *
 		}
 		done += map.size;
 		if (c->progress && pieces > 1)
-			c->progress(done, m->size, secs_since(&t0), c->progress_opaque);
+			c->progress(done, m->size, pin_secs_since(&t0), c->progress_opaque);
 	}
 	m->nr_slots = pieces;
 	c->used_slots += pieces;
