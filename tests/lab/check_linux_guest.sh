@@ -69,6 +69,12 @@ load_report() {	# REPORT
 	while IFS='=' read -r k v; do [ -n "$k" ] && R[$k]=$v; done <<<"$(jq -r 'paths(scalars) as $p |
 		"\($p | map(tostring) | join("."))=\(getpath($p))"' "$1" 2>/dev/null)"
 }
+# WHY lines: what a failed run said, short, for tests/lab/result to repeat at the very end of
+# the output (CI keeps only the tail). NAME LABEL
+why() {
+	echo "WHY $1 $2: $(grep -m1 -o 'daxvm run: FAIL: .*' "/tmp/lg-$1.out" | cut -c1-300)"
+	grep -Ev 'DAXVM-GUEST-RESULT|^[^ ]+ (report|\$) ' "/tmp/lg-$1.out" | cut -d' ' -f2- | tail -6 | cut -c1-200 | sed "s/^/WHY $1 console: /"
+}
 g() { echo "${G[$1]:-none}"; }
 r() { echo "${R[$1]:-none}"; }
 
@@ -102,11 +108,13 @@ run_guest() {
 		progress "$name done: exit $st"
 		cut -d' ' -f2- "$con" | tail -30
 		leaked=$(( $(pin_net) - before ))
-		# A nested guest that triple-faulted before its tool ran, with every pin released: the
-		# nested-state corruption of QEMU 7.2's multi-threaded TCG (docs/lab.md, --only soak; one
-		# 6.12 pmem boot died 3.6 s in, silent). Run once more, and say so.
-		[ $attempt = 1 ] && [ "$st" = 1 ] && [ "$leaked" -le 0 ] && grep -q "KVM_EXIT_SHUTDOWN" "$con" &&
-			! grep -q "DAXVM-GUEST-RESULT" "$con" || break
+		# A nested guest that triple-faulted or rebooted before its tool's result, with every pin
+		# released: the nested-state corruption of QEMU 7.2's multi-threaded TCG (docs/lab.md,
+		# --only soak; one 6.12 pmem boot died 3.6 s in, silent; one 6.12 hugetlb boot in CI ended
+		# before /init). Run once more, and say so; the second run is judged as it ends.
+		[ $attempt = 1 ] && [ "$st" = 1 ] && [ "$leaked" -le 0 ] && ! grep -q "DAXVM-GUEST-RESULT" "$con" &&
+			grep -Eq "KVM_EXIT_SHUTDOWN|rebooted before reporting a verdict" "$con" || break
+		why "$name" "first run (retried)"
 		echo "INFO linux_guest_${name}_nested_stall_retried $(grep -m1 -o 'daxvm run: FAIL: .*' "$con")"
 	done
 	echo "$name: exit status $st; pins left behind (vmstat net, measured here): $leaked"
@@ -187,6 +195,7 @@ run_guest() {
 			echo "$name: pinning.leaked_pins is $(r pinning.leaked_pins), the kernel left $leaked"; bad=1
 		fi
 	fi
+	[ $right = yes ] && [ $bad = 0 ] || why "$name" "run"
 	other=$((other + bad))
 }
 
