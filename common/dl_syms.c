@@ -1,5 +1,5 @@
 /* dlopen + dlsym into a table of function pointers, for inspect's optional libraries. */
-#include "inspect/dl_syms.h"
+#include "common/dl_syms.h"
 
 #include <dlfcn.h>
 #include <errno.h>

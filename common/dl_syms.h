@@ -1,7 +1,7 @@
-/* Libraries inspect loads only when it needs them (libvirt, libxml2): linked, they and what
- * they pull in would cost every daxvm start their loading. */
-#ifndef DAXVM_INSPECT_DL_SYMS_H
-#define DAXVM_INSPECT_DL_SYMS_H
+/* Libraries loaded only when needed (libvirt and libxml2 for inspect, libdaxctl for a devdax
+ * backing): linked, they and what they pull in would cost every daxvm start their loading. */
+#ifndef DAXVM_COMMON_DL_SYMS_H
+#define DAXVM_COMMON_DL_SYMS_H
 
 #include <stddef.h>
 

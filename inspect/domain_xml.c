@@ -5,7 +5,7 @@
  * cost every daxvm start ~11 ms of loading on the development machine, and only inspect
  * --domain reads XML. */
 #include "inspect/domain.h"
-#include "inspect/dl_syms.h"
+#include "common/dl_syms.h"
 
 #include <errno.h>
 #include <stdio.h>

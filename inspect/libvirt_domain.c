@@ -5,7 +5,7 @@
  * libraries cost every daxvm start (run, pin-check) 40-50 ms of dynamic loading on the
  * development machine (docs/perf-ready.md), and only inspect --domain uses it. */
 #include "inspect/domain.h"
-#include "inspect/dl_syms.h"
+#include "common/dl_syms.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -1,6 +1,8 @@
 /* Device-dax discovery through libdaxctl, falling back to sysfs when libdaxctl finds nothing
- * (for instance a kernel whose dax bus libdaxctl does not recognise). */
+ * (for instance a kernel whose dax bus libdaxctl does not recognise) or is not installed.
+ * libdaxctl is loaded with dlopen on the first lookup: only a devdax backing needs it. */
 #include "memory/dax.h"
+#include "common/dl_syms.h"
 
 #include <daxctl/libdaxctl.h>
 #include <errno.h>
@@ -8,6 +10,7 @@
 #include <glob.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,19 +20,76 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+/* The libdaxctl calls used, resolved from libdaxctl.so.1 on the first devdax lookup (the
+ * foreach macros of libdaxctl.h expand to the get_first/get_next pairs). */
+static struct {
+	int (*new_ctx)(struct daxctl_ctx **);
+	struct daxctl_ctx *(*unref)(struct daxctl_ctx *);
+	void (*set_log_fn)(struct daxctl_ctx *, void (*)(struct daxctl_ctx *, int, const char *, int,
+							 const char *, const char *, va_list));
+	struct daxctl_region *(*region_first)(struct daxctl_ctx *);
+	struct daxctl_region *(*region_next)(struct daxctl_region *);
+	unsigned long (*region_align)(struct daxctl_region *);
+	struct daxctl_dev *(*dev_first)(struct daxctl_region *);
+	struct daxctl_dev *(*dev_next)(struct daxctl_dev *);
+	int (*dev_major)(struct daxctl_dev *);
+	int (*dev_minor)(struct daxctl_dev *);
+	const char *(*dev_devname)(struct daxctl_dev *);
+	unsigned long long (*dev_size)(struct daxctl_dev *);
+	unsigned long (*dev_align)(struct daxctl_dev *);
+	unsigned long long (*dev_resource)(struct daxctl_dev *);
+	struct daxctl_mapping *(*mapping_first)(struct daxctl_dev *);
+	struct daxctl_mapping *(*mapping_next)(struct daxctl_mapping *);
+	unsigned long long (*mapping_start)(struct daxctl_mapping *);
+	unsigned long long (*mapping_end)(struct daxctl_mapping *);
+} dx;
+static bool dx_loaded;
+static pthread_once_t dx_once = PTHREAD_ONCE_INIT;
+
+static void dx_load(void)
+{
+	static const struct dl_lib lib = { "libdaxctl.so.1", "libdaxctl", "libdaxctl1", "libdaxctl 71" };
+	const struct dl_sym syms[] = {
+		{ "daxctl_new", (void **)&dx.new_ctx },
+		{ "daxctl_unref", (void **)&dx.unref },
+		{ "daxctl_set_log_fn", (void **)&dx.set_log_fn },
+		{ "daxctl_region_get_first", (void **)&dx.region_first },
+		{ "daxctl_region_get_next", (void **)&dx.region_next },
+		{ "daxctl_region_get_align", (void **)&dx.region_align },
+		{ "daxctl_dev_get_first", (void **)&dx.dev_first },
+		{ "daxctl_dev_get_next", (void **)&dx.dev_next },
+		{ "daxctl_dev_get_major", (void **)&dx.dev_major },
+		{ "daxctl_dev_get_minor", (void **)&dx.dev_minor },
+		{ "daxctl_dev_get_devname", (void **)&dx.dev_devname },
+		{ "daxctl_dev_get_size", (void **)&dx.dev_size },
+		{ "daxctl_dev_get_align", (void **)&dx.dev_align },
+		{ "daxctl_dev_get_resource", (void **)&dx.dev_resource },
+		{ "daxctl_mapping_get_first", (void **)&dx.mapping_first },
+		{ "daxctl_mapping_get_next", (void **)&dx.mapping_next },
+		{ "daxctl_mapping_get_start", (void **)&dx.mapping_start },
+		{ "daxctl_mapping_get_end", (void **)&dx.mapping_end },
+	};
+	struct err e = { 0 };
+
+	/* Without libdaxctl (or an old one) the sysfs reading below is the whole lookup. */
+	dx_loaded = dl_syms_load(&lib, syms, sizeof(syms) / sizeof(syms[0]), &e) == 0;
+}
+
 /* libdaxctl logs to stderr by default; library code must not print. */
 static void dax_log_quiet(struct daxctl_ctx *ctx, int priority, const char *file, int line,
 			  const char *fn, const char *format, va_list args)
 {
 }
 
+/* A libdaxctl context, or NULL when the library is missing or has no memory. */
 static struct daxctl_ctx *dax_ctx_new(void)
 {
 	struct daxctl_ctx *ctx = NULL;
 
-	if (daxctl_new(&ctx) < 0)
+	pthread_once(&dx_once, dx_load);
+	if (!dx_loaded || dx.new_ctx(&ctx) < 0)
 		return NULL;
-	daxctl_set_log_fn(ctx, dax_log_quiet);
+	dx.set_log_fn(ctx, dax_log_quiet);
 	return ctx;
 }
 
@@ -42,28 +102,26 @@ static int dax_from_libdaxctl(unsigned major, unsigned minor, struct dax_info *i
 	int ret = -ENOENT;
 
 	if (!ctx)
-		return -ENOMEM;
-	daxctl_region_foreach(ctx, region) {
-		daxctl_dev_foreach(region, dev) {
-			if ((unsigned)daxctl_dev_get_major(dev) != major ||
-			    (unsigned)daxctl_dev_get_minor(dev) != minor)
+		return -ENOENT;
+	for (region = dx.region_first(ctx); region; region = dx.region_next(region)) {
+		for (dev = dx.dev_first(region); dev; dev = dx.dev_next(dev)) {
+			if ((unsigned)dx.dev_major(dev) != major || (unsigned)dx.dev_minor(dev) != minor)
 				continue;
-			snprintf(info->name, sizeof(info->name), "%s", daxctl_dev_get_devname(dev));
-			info->size = daxctl_dev_get_size(dev);
-			info->align = daxctl_dev_get_align(dev);
+			snprintf(info->name, sizeof(info->name), "%s", dx.dev_devname(dev));
+			info->size = dx.dev_size(dev);
+			info->align = dx.dev_align(dev);
 			if (!info->align)	/* kernels before 5.10 have only the region's align */
-				info->align = daxctl_region_get_align(region);
+				info->align = dx.region_align(region);
 			info->nr_ranges = 0;
-			daxctl_mapping_foreach(dev, mapping) {
+			for (mapping = dx.mapping_first(dev); mapping; mapping = dx.mapping_next(mapping)) {
 				if (info->nr_ranges == BACKING_MAX_RANGES)
 					break;
-				info->ranges[info->nr_ranges].start = daxctl_mapping_get_start(mapping);
-				info->ranges[info->nr_ranges].end = daxctl_mapping_get_end(mapping);
+				info->ranges[info->nr_ranges].start = dx.mapping_start(mapping);
+				info->ranges[info->nr_ranges].end = dx.mapping_end(mapping);
 				info->nr_ranges++;
 			}
-			if (!info->nr_ranges && info->size &&
-			    daxctl_dev_get_resource(dev) != ULLONG_MAX) {
-				info->ranges[0].start = daxctl_dev_get_resource(dev);
+			if (!info->nr_ranges && info->size && dx.dev_resource(dev) != ULLONG_MAX) {
+				info->ranges[0].start = dx.dev_resource(dev);
 				info->ranges[0].end = info->ranges[0].start + info->size - 1;
 				info->nr_ranges = 1;
 			}
@@ -73,7 +131,7 @@ static int dax_from_libdaxctl(unsigned major, unsigned minor, struct dax_info *i
 		}
 	}
 out:
-	daxctl_unref(ctx);
+	dx.unref(ctx);
 	return ret;
 }
 
@@ -204,17 +262,17 @@ unsigned dax_list(char paths[][64], unsigned max)
 	glob_t g;
 
 	if (ctx) {
-		daxctl_region_foreach(ctx, region) {
-			daxctl_dev_foreach(region, dev) {
+		for (region = dx.region_first(ctx); region; region = dx.region_next(region)) {
+			for (dev = dx.dev_first(region); dev; dev = dx.dev_next(dev)) {
 				char path[64];
 
 				/* Only a device bound to device_dax has a /dev node (not system-ram). */
-				snprintf(path, sizeof(path), "/dev/%s", daxctl_dev_get_devname(dev));
-				if (n < max && daxctl_dev_get_size(dev) && access(path, F_OK) == 0)
+				snprintf(path, sizeof(path), "/dev/%s", dx.dev_devname(dev));
+				if (n < max && dx.dev_size(dev) && access(path, F_OK) == 0)
 					snprintf(paths[n++], 64, "%s", path);
 			}
 		}
-		daxctl_unref(ctx);
+		dx.unref(ctx);
 	}
 	if (n == 0 && glob("/dev/dax*", 0, NULL, &g) == 0) {
 		for (size_t i = 0; i < g.gl_pathc && n < max; i++) {

@@ -1,6 +1,7 @@
 /* Integration (runs where a device-dax device exists: the pmem lab): discovery agrees with
  * sysfs, backing_open maps the device aligned and long-term pinnable, its PFNs lie inside the
  * device ranges, and the size errors, MAP_PRIVATE refusal and auto selection behave. */
+#include <dlfcn.h>
 #include <inttypes.h>
 #include <sys/mman.h>
 
@@ -63,6 +64,17 @@ int main(void)
 	TEST_ASSERT(info.size == sysfs_u64(info.name, "size"), "size differs from sysfs");
 	TEST_ASSERT(info.align == sysfs_u64(info.name, "align"), "align differs from sysfs");
 	TEST_ASSERT(info.nr_ranges >= 1, "no physical ranges");
+	/* libdaxctl is loaded with dlopen (memory/dax.c): where it is installed, the numbers must
+	 * come from it, not silently from the sysfs fallback. */
+	{
+		void *h = dlopen("libdaxctl.so.1", RTLD_NOW | RTLD_LOCAL);
+
+		TEST_ASSERT(strcmp(info.source, h ? "libdaxctl" : "sysfs") == 0,
+			    "described by %s although libdaxctl.so.1 %s", info.source,
+			    h ? "loads" : "does not load");
+		if (h)
+			dlclose(h);
+	}
 	for (unsigned i = 0; i < info.nr_ranges; i++) {
 		TEST_ASSERT(info.ranges[i].end > info.ranges[i].start, "empty range %u", i);
 		total += info.ranges[i].end - info.ranges[i].start + 1;
