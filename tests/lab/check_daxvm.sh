@@ -72,6 +72,8 @@ run_judged() {	# NAME OUT_FILE COMMAND...
 	if [ $right = no ]; then
 		wrong=$((wrong + 1))
 		echo "$name: WRONG VERDICT: daxvm said $said, the kernel left $leaked pins behind"
+		# Repeated last by tests/lab/result (CI keeps only the tail of the output).
+		echo "WHY $name: daxvm said $said, the kernel left $leaked pins: $(grep -m1 -E '^daxvm( run| pin-check)?:' "$out" | cut -c1-300)"
 	fi
 }
 
