@@ -253,9 +253,27 @@ static int dax_cmp(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
+/* Whether the machine has any device-dax device (the dax bus, the older dax class, or a
+ * /dev/dax node): without one, auto selection needs no libdaxctl load. */
+static bool dax_any_device(void)
+{
+	static const char *const patterns[] = { "/sys/bus/dax/devices/*", "/sys/class/dax/*", "/dev/dax*" };
+	bool any = false;
+
+	for (size_t i = 0; i < sizeof(patterns) / sizeof(patterns[0]) && !any; i++) {
+		glob_t g;
+
+		if (glob(patterns[i], 0, NULL, &g) == 0) {
+			any = g.gl_pathc > 0;
+			globfree(&g);
+		}
+	}
+	return any;
+}
+
 unsigned dax_list(char paths[][64], unsigned max)
 {
-	struct daxctl_ctx *ctx = dax_ctx_new();
+	struct daxctl_ctx *ctx = dax_any_device() ? dax_ctx_new() : NULL;
 	struct daxctl_region *region;
 	struct daxctl_dev *dev;
 	unsigned n = 0;

@@ -1,5 +1,8 @@
 /* Integration: memfd, anon and tmpfs-file backings on the real kernel, the size and path
  * errors, and auto selection; every case checked for leaked fds and mappings. */
+#include <dlfcn.h>
+#include <glob.h>
+#include <stdbool.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -144,10 +147,65 @@ static void test_no_permission(void)
 	TEST_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == T_PASS, "permission case failed");
 }
 
+/* Whether a shared object whose path contains name is mapped into this process. */
+static bool lib_mapped(const char *name)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	TEST_ASSERT(f, "cannot read /proc/self/maps");
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, name) != NULL;
+	fclose(f);
+	return found;
+}
+
+static bool any_path(const char *pattern)
+{
+	glob_t g;
+	bool any = false;
+
+	if (glob(pattern, 0, NULL, &g) == 0) {
+		any = g.gl_pathc > 0;
+		globfree(&g);
+	}
+	return any;
+}
+
+/* libdaxctl is loaded only for a devdax lookup (memory/dax.c): auto selection on a machine
+ * without a device-dax device must not load it; a lookup of a path does (where installed). */
+static void test_libdaxctl_on_demand(void)
+{
+	struct backing_request req = { 0 };
+	struct backing b;
+	struct err e = { 0 };
+	void *h;
+
+	if (any_path("/sys/bus/dax/devices/*") || any_path("/sys/class/dax/*") || any_path("/dev/dax*")) {
+		printf("note: this machine has a device-dax device: auto selection loads libdaxctl, not checked\n");
+		return;
+	}
+	TEST_ASSERT(!lib_mapped("libdaxctl.so"), "libdaxctl is mapped before any devdax lookup: is it linked again?");
+	TEST_ASSERT(backing_open(&req, &b, &e) == 0, "auto: %s", e.msg);
+	backing_close(&b);
+	TEST_ASSERT(!lib_mapped("libdaxctl.so"), "auto selection without a devdax device loaded libdaxctl");
+	open_fails("/dev/null", 0, -ENODEV, "not a device-dax device");
+	h = dlopen("libdaxctl.so.1", RTLD_NOW | RTLD_NOLOAD);
+	TEST_ASSERT(!!h == lib_mapped("libdaxctl.so"), "dlopen and /proc/self/maps disagree");
+	if (h) {
+		dlclose(h);
+		printf("ok: libdaxctl loaded by the first devdax lookup, not by auto selection\n");
+	} else {
+		printf("note: libdaxctl.so.1 is not installed: the lookup read sysfs\n");
+	}
+}
+
 int main(void)
 {
 	t_require_root("the permission case opens a root-only file as uid nobody");
 	fds_before = bk_count_fds();
+	test_libdaxctl_on_demand();
 
 	open_ok("memfd", 0, BACKING_MEMFD, 512 * MiB);
 	open_ok("memfd", 4096, BACKING_MEMFD, 4096);
