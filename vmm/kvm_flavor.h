@@ -28,4 +28,10 @@ bool kvm_flavor_pvm_in_cpuid(const struct kvm_cpuid2 *cpuid);
  * signal showed it. */
 void kvm_flavor_pvm_refusal(const char *where, char *buf, size_t len);
 
+/* The one sentence for a missing /dev/kvm, from what the kernel shows: a "kvm" line in
+ * proc_misc (normally "/proc/misc": KVM registered, only the node is missing), or which KVM
+ * module sysfs_root lists without registering a device (kvm-pvm in a kernel that is itself a
+ * PVM guest does not bind; kvm_intel/kvm_amd without usable VMX/SVM fail to load instead). */
+void kvm_flavor_absent_reason(const char *sysfs_root, const char *proc_misc, char *buf, size_t len);
+
 #endif

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "vmm/kvm_vm.h"
+#include "vmm/kvm_flavor.h"
 
 #define VM_CPUID_MAX_ENTRIES 256
 
@@ -38,8 +39,12 @@ int vm_open(struct vm *vm, struct err *e)
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0) {
 		ret = -errno;
-		if (ret == -ENOENT || ret == -ENXIO || ret == -ENODEV)
-			return err_set(e, ret, "no /dev/kvm: load the kvm module (modprobe kvm_intel or kvm_amd) or run on a machine with KVM");
+		if (ret == -ENOENT || ret == -ENXIO || ret == -ENODEV) {
+			char why[320];
+
+			kvm_flavor_absent_reason("/sys", "/proc/misc", why, sizeof(why));
+			return err_set(e, ret, "%s", why);
+		}
 		if (ret == -EACCES || ret == -EPERM)
 			return err_set(e, ret, "permission denied opening /dev/kvm: run as root or join the group owning /dev/kvm");
 		return err_set(e, ret, "cannot open /dev/kvm: %s: check the KVM installation", strerror(-ret));

@@ -1,9 +1,12 @@
 /* kvm-pvm detection: a fake sysfs root with and without module/kvm_pvm (and with kvm_intel
  * as the negative control), and supported-CPUID arrays with PVM's signature in either ABI
- * revision, with KVM's own signature only, and empty. */
+ * revision, with KVM's own signature only, and empty; and the sentence for a missing /dev/kvm
+ * from a fake /proc/misc and sysfs. */
 #include <linux/kvm.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "test.h"
 #include "vmm/kvm_flavor.h"
@@ -23,6 +26,51 @@ static void sig(struct kvm_cpuid_entry2 *ent, uint32_t fn, const char s[12])
 	memcpy(&ent->ebx, s, 4);
 	memcpy(&ent->ecx, s + 4, 4);
 	memcpy(&ent->edx, s + 8, 4);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	TEST_ASSERT(f && fputs(text, f) >= 0 && fclose(f) == 0, "writing %s", path);
+}
+
+/* Why /dev/kvm is missing, from a fake /proc/misc and sysfs: registered (only the node is
+ * missing), kvm_pvm loaded without a device (this machine), kvm_amd loaded, nothing. */
+static void absent_reasons(void)
+{
+	char root[] = "/tmp/daxvm-fake-kvm-XXXXXX", misc[64], mod[64], dir[128], why[512];
+
+	TEST_ASSERT(mkdtemp(root), "mkdtemp");
+	snprintf(misc, sizeof(misc), "%s/misc", root);
+	snprintf(mod, sizeof(mod), "%s/module", root);
+	TEST_ASSERT(mkdir(mod, 0755) == 0, "mkdir");
+
+	write_file(misc, "229 fuse\n232 kvm\n 58 memory_bandwidth\n");
+	kvm_flavor_absent_reason(root, misc, why, sizeof(why));
+	TEST_ASSERT(strstr(why, "registered KVM") && strstr(why, "mknod /dev/kvm c 10 232"), "registered: %s", why);
+
+	write_file(misc, "229 fuse\n 58 kvmx\n");	/* a name that only starts with kvm is not KVM */
+	kvm_flavor_absent_reason(root, misc, why, sizeof(why));
+	TEST_ASSERT(strstr(why, "modprobe kvm_intel or kvm_amd"), "nothing loaded: %s", why);
+
+	snprintf(dir, sizeof(dir), "%s/kvm_amd", mod);
+	TEST_ASSERT(mkdir(dir, 0755) == 0, "mkdir");
+	kvm_flavor_absent_reason(root, misc, why, sizeof(why));
+	TEST_ASSERT(strstr(why, "kvm_amd is loaded") && strstr(why, "firmware"), "kvm_amd: %s", why);
+	rmdir(dir);
+
+	snprintf(dir, sizeof(dir), "%s/kvm_pvm", mod);
+	TEST_ASSERT(mkdir(dir, 0755) == 0, "mkdir");
+	kvm_flavor_absent_reason(root, misc, why, sizeof(why));
+	TEST_ASSERT(strstr(why, "kvm_pvm module is loaded but registered no KVM device"), "kvm_pvm: %s", why);
+	rmdir(dir);
+
+	unlink(misc);	/* no /proc/misc at all: the module decides */
+	kvm_flavor_absent_reason(root, misc, why, sizeof(why));
+	TEST_ASSERT(strstr(why, "modprobe"), "no misc file: %s", why);
+	rmdir(mod);
+	rmdir(root);
 }
 
 int main(void)
@@ -64,6 +112,7 @@ int main(void)
 	kvm_flavor_pvm_refusal("test", why, sizeof(why));
 	TEST_ASSERT(strstr(why, "kvm-pvm") && strstr(why, "hardware KVM") && strstr(why, "lab"),
 		    "the refusal names the reason and both alternatives: %s", why);
-	printf("kvm_flavor_test: sysfs and CPUID signals both detect kvm-pvm, hardware KVM is not flagged\n");
+	absent_reasons();
+	printf("kvm_flavor_test: sysfs and CPUID signals both detect kvm-pvm, hardware KVM is not flagged; a missing /dev/kvm is explained\n");
 	return T_PASS;
 }
