@@ -85,8 +85,8 @@ int backing_open(const struct backing_request *req, struct backing *b, struct er
 void backing_close(struct backing *b);
 
 /* Faults in the whole mapping on threads threads (0 = the CPU count) with the mechanism
- * that suits the kind (shmem: one fallocate, then N threads of MADV_POPULATE_WRITE; others:
- * N threads of MADV_POPULATE_WRITE). progress (may be NULL) is called about every 200 ms;
+ * that suits the kind (N threads of MADV_POPULATE_WRITE; devdax: none, the pin faults it
+ * in). progress (may be NULL) is called about every 200 ms;
  * a non-zero *cancel stops it with -EINTR. 0 or -errno with one sentence in e. */
 int backing_populate(const struct backing *b, unsigned threads, volatile sig_atomic_t *cancel,
 		     populate_progress_fn progress, void *opaque, struct populate_result *res,

@@ -12,9 +12,12 @@ int backing_populate(const struct backing *b, unsigned threads, volatile sig_ato
 		.threads = threads,
 		.fd = b->fd,
 		.fd_offset = b->offset,
-		/* shmem: one fallocate allocates 4 KiB pages faster than faulting them in
-		 * (docs/perf-ready.md). */
-		.fallocate_first = b->kind == BACKING_MEMFD || b->kind == BACKING_TMPFS,
+		/* No fallocate first for shmem: one fallocate allocates on one thread under the
+		 * inode lock, and on a host that backs guest memory lazily its slow rounds were
+		 * far slower than N threads faulting in (2 GiB memfd, 8 interleaved rounds:
+		 * 314-6,054 ms, median ~2,000, against 434-1,760, median ~520; docs/perf-ready.md
+		 * round 4). populate_range keeps the mechanism (bench/prefault fallocate). */
+		.fallocate_first = false,
 		.cancel = cancel,
 		.progress = progress,
 		.opaque = opaque,
