@@ -15,7 +15,8 @@
  * that spins a known share of one CPU, to show what the method can see. Two thread counts: as
  * many stand-in vCPUs as CPUs (the validator must take its time from them), and one fewer.
  * Prints numbers; never fails on a threshold.
- * Usage: validator [SIZE_MIB [PAIRS [WINDOW_MS]]] (defaults 1024, 20, 400) */
+ * Usage: validator [SIZE_MIB [PAIRS [WINDOW_MS [THREADS]]]] (defaults 1024, 20, 400, and both
+ * thread counts: the CPU count, then one fewer) */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -212,9 +213,10 @@ static int run_row(const struct row *row, struct validate **validators, struct p
 int main(int argc, char **argv)
 {
 	unsigned size_mib = argc > 1 ? (unsigned)atoi(argv[1]) : 1024, pairs = argc > 2 ? (unsigned)atoi(argv[2]) : 20;
-	unsigned window_ms = argc > 3 ? (unsigned)atoi(argv[3]) : 400;
+	unsigned window_ms = argc > 3 ? (unsigned)atoi(argv[3]) : 400, only_threads = argc > 4 ? (unsigned)atoi(argv[4]) : 0;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	const unsigned thread_counts[] = { (unsigned)cpus, cpus > 1 ? (unsigned)cpus - 1 : 1 };
+	const unsigned thread_counts[] = { only_threads ? only_threads : (unsigned)cpus,
+					   only_threads ? only_threads : cpus > 1 ? (unsigned)cpus - 1 : 1 };
 	const struct row rows[] = {
 		{ "validator every 100 ms, default window (daxvm run's default)", LOAD_VALIDATOR, 100, 0, 0 },
 		{ "validator every 100 ms, half the default window (32,768 pages)", LOAD_VALIDATOR, 100, 32768, 0 },
@@ -229,8 +231,10 @@ int main(int argc, char **argv)
 	struct err e = { 0 };
 	int fd, status = 0;
 
-	if (size_mib < 64 || size_mib > 65536 || pairs < 3 || pairs > MAX_PAIRS || window_ms < 50 || window_ms > 10000) {
-		fprintf(stderr, "usage: validator [SIZE_MIB (64-65536) [PAIRS (3-%d) [WINDOW_MS (50-10000)]]]\n", MAX_PAIRS);
+	if (size_mib < 64 || size_mib > 65536 || pairs < 3 || pairs > MAX_PAIRS || window_ms < 50 || window_ms > 10000 ||
+	    only_threads > MAX_WORKERS) {
+		fprintf(stderr, "usage: validator [SIZE_MIB (64-65536) [PAIRS (3-%d) [WINDOW_MS (50-10000) [THREADS (1-%d)]]]]\n",
+			MAX_PAIRS, MAX_WORKERS);
 		return 2;
 	}
 	ram_bytes = (uint64_t)size_mib * MiB;
