@@ -71,9 +71,15 @@ load_report() {	# REPORT
 }
 # WHY lines: what a failed run said, short, for tests/lab/result to repeat at the very end of
 # the output (CI keeps only the tail). NAME LABEL
+# The guest kernel's first oops lines (what crashed, its RIP and flags) and its last console
+# lines before daxvm's FAIL line (daxvm's summary follows that line).
 why() {
-	echo "WHY $1 $2: $(grep -m1 -o 'daxvm run: FAIL: .*' "/tmp/lg-$1.out" | cut -c1-300)"
-	grep -Ev 'DAXVM-GUEST-RESULT|^[^ ]+ (report|\$) ' "/tmp/lg-$1.out" | cut -d' ' -f2- | tail -6 | cut -c1-200 | sed "s/^/WHY $1 console: /"
+	local con=/tmp/lg-$1.out
+	echo "WHY $1 $2: $(grep -m1 -o 'daxvm run: FAIL: .*' "$con" | cut -c1-300)"
+	grep -aE 'Kernel panic|BUG: |Oops: |RIP: |EFLAGS: ' "$con" | head -4 | cut -d' ' -f2- | cut -c1-200 |
+		sed "s/^/WHY $1 kernel: /"
+	awk '/daxvm run: FAIL: / { exit } { print }' "$con" | grep -Ev 'DAXVM-GUEST-RESULT' | cut -d' ' -f2- |
+		tail -6 | cut -c1-200 | sed "s/^/WHY $1 console: /"
 }
 g() { echo "${G[$1]:-none}"; }
 r() { echo "${R[$1]:-none}"; }
