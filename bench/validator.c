@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guest/abi.h"
 #include "validate/validate.h"
 
 #define MiB (1ULL << 20)
@@ -59,12 +60,6 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* The same function of (address, pass) as the built-in guest's. */
-static inline uint64_t pattern(uint64_t addr, uint64_t key)
-{
-	return (addr * 0x9e3779b97f4a7c15ULL) ^ key;
-}
-
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -76,9 +71,9 @@ static void *worker_main(void *arg)
 			uint64_t base = w->lin0 + off, *p = (uint64_t *)(ram + base), bad = 0;
 
 			for (uint64_t i = 0; i < CHUNK_BYTES / 8; i++)
-				p[i] = pattern(base + i * 8, key);
+				p[i] = guest_pattern(base + i * 8, key);
 			for (uint64_t i = 0; i < CHUNK_BYTES / 8; i++)
-				bad += p[i] != pattern(base + i * 8, key);
+				bad += p[i] != guest_pattern(base + i * 8, key);
 			if (bad)
 				atomic_fetch_add_explicit(&w->mismatches, bad, memory_order_relaxed);
 			atomic_fetch_add_explicit(&w->verified, CHUNK_BYTES, memory_order_relaxed);

@@ -22,7 +22,8 @@ struct dl_lib {
 };
 
 /* dlopen()s lib (RTLD_NOW | RTLD_LOCAL; the handle stays open for the process) and fills every
- * slot. 0, or -ENOENT with a sentence naming the package to install or the symbol missing. */
+ * slot. 0, or -ENOENT with a sentence naming the package to install or the symbol missing
+ * (then the library is closed again and every slot is NULL). */
 int dl_syms_load(const struct dl_lib *lib, const struct dl_sym *syms, size_t n, struct err *e);
 
 #endif

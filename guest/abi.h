@@ -95,6 +95,14 @@ struct guest_params {
 	uint32_t dma_fault_permille;	/* share of descriptors with a deliberately bad IOVA */
 	uint32_t dma_ring_entries;
 };
+
+/* The word the workload writes at guest-physical address gpa in the pass keyed pass_key:
+ * different for every address and pass, so a page that moved, aliased or kept stale data from
+ * an earlier pass reads back wrong (guest/workload.c; bench/validator's stand-in). */
+static inline uint64_t guest_pattern(uint64_t gpa, uint64_t pass_key)
+{
+	return (gpa * 0x9e3779b97f4a7c15ULL) ^ pass_key;
+}
 #endif
 
 #endif

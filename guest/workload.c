@@ -41,13 +41,6 @@ static void put_u64(unsigned cpu, uint64_t v)
 		ctl_write(cpu, CTL_PUTC, (unsigned char)buf[--i]);
 }
 
-/* Different for every address and pass, so a page that moved, aliased or kept stale
- * data from an earlier pass reads back wrong. */
-static inline uint64_t pattern(uint64_t gpa, uint64_t pass_key)
-{
-	return (gpa * 0x9e3779b97f4a7c15ULL) ^ pass_key;
-}
-
 /* RAM-linear offset -> guest-physical address (RAM above ram_low_bytes sits at 4 GiB). */
 static inline uint64_t linear_to_gpa(uint64_t lin, uint64_t low)
 {
@@ -62,7 +55,7 @@ static void write_area(unsigned cpu, uint64_t lin0, uint64_t bytes, uint64_t low
 		uint64_t *p = (uint64_t *)gpa;
 
 		for (uint64_t i = 0; i < CHUNK_BYTES / 8; i++)
-			p[i] = pattern(gpa + i * 8, key);
+			p[i] = guest_pattern(gpa + i * 8, key);
 		if ((off + CHUNK_BYTES) % REPORT_EVERY_BYTES == 0)
 			ctl_write(cpu, CTL_PROGRESS, progress);	/* heartbeat: nothing verified yet */
 	}
@@ -78,7 +71,7 @@ static uint64_t verify_area(unsigned cpu, uint64_t lin0, uint64_t bytes, uint64_
 		const uint64_t *p = (const uint64_t *)gpa;
 
 		for (uint64_t i = 0; i < CHUNK_BYTES / 8; i++) {
-			if (p[i] != pattern(gpa + i * 8, key)) {
+			if (p[i] != guest_pattern(gpa + i * 8, key)) {
 				if (bad < MISMATCH_REPORTS_PER_PASS)
 					ctl_write(cpu, CTL_MISMATCH, gpa + i * 8);
 				bad++;

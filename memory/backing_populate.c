@@ -10,14 +10,12 @@ int backing_populate(const struct backing *b, unsigned threads, volatile sig_ato
 		.size = b->size,
 		.page_size = b->page_size,
 		.threads = threads,
-		.fd = b->fd,
-		.fd_offset = b->offset,
-		/* No fallocate first for shmem: one fallocate allocates on one thread under the
-		 * inode lock, and on a host that backs guest memory lazily its slow rounds were
-		 * far slower than N threads faulting in (2 GiB memfd, 8 interleaved rounds:
-		 * 314-6,054 ms, median ~2,000, against 434-1,760, median ~520; docs/perf-ready.md
-		 * round 4). populate_range keeps the mechanism (bench/prefault fallocate). */
-		.fallocate_first = false,
+		/* No fallocate first for shmem (.fd, .fallocate_first): one fallocate allocates on
+		 * one thread under the inode lock, and on a host that backs guest memory lazily its
+		 * slow rounds were far slower than N threads faulting in (2 GiB memfd, 8 interleaved
+		 * rounds: 314-6,054 ms, median ~2,000, against 434-1,760, median ~520;
+		 * docs/perf-ready.md round 4). bench/prefault still measures it. */
+		.fd = -1,
 		.cancel = cancel,
 		.progress = progress,
 		.opaque = opaque,

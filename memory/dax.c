@@ -253,9 +253,7 @@ static int dax_cmp(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-/* Whether the machine has any device-dax device (the dax bus, the older dax class, or a
- * /dev/dax node): without one, auto selection needs no libdaxctl load. */
-static bool dax_any_device(void)
+bool dax_any_device(void)
 {
 	static const char *const patterns[] = { "/sys/bus/dax/devices/*", "/sys/class/dax/*", "/dev/dax*" };
 	bool any = false;
@@ -273,12 +271,15 @@ static bool dax_any_device(void)
 
 unsigned dax_list(char paths[][64], unsigned max)
 {
-	struct daxctl_ctx *ctx = dax_any_device() ? dax_ctx_new() : NULL;
+	struct daxctl_ctx *ctx;
 	struct daxctl_region *region;
 	struct daxctl_dev *dev;
 	unsigned n = 0;
 	glob_t g;
 
+	if (!dax_any_device())
+		return 0;
+	ctx = dax_ctx_new();
 	if (ctx) {
 		for (region = dx.region_first(ctx); region; region = dx.region_next(region)) {
 			for (dev = dx.dev_first(region); dev; dev = dx.dev_next(dev)) {

@@ -32,4 +32,8 @@ int dax_info_by_path_sysfs(const char *path, struct dax_info *info, struct err *
  * /dev/dax* glob when libdaxctl finds nothing), sorted by name. Returns how many (<= max). */
 unsigned dax_list(char paths[][64], unsigned max);
 
+/* Whether the machine shows any device-dax device (the dax bus, the older dax class, or a
+ * /dev/dax node); dax_list loads libdaxctl only when it does. */
+bool dax_any_device(void);
+
 #endif

@@ -65,29 +65,6 @@ static inline unsigned t_count_dir(const char *path)
 	return n;
 }
 
-/* Without /dev/kvm, says whether the kernel has a KVM device at all: a kvm-pvm kernel that is
- * itself a kvm-pvm guest loads the modules but registers none ("not binding"). */
-static inline void t_require_kvm(void)
-{
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	int code = errno;
-	bool registered = false;
-	char line[128];
-	FILE *misc;
-
-	if (fd >= 0) {
-		close(fd);
-		return;
-	}
-	misc = fopen("/proc/misc", "r");
-	while (misc && fgets(line, sizeof(line), misc))
-		registered |= strstr(line, " kvm\n") != NULL;
-	if (misc)
-		fclose(misc);
-	TEST_REQUIRE(0, "feature missing: /dev/kvm cannot be opened (%s)%s", strerror(code),
-		     registered ? "" : "; the kernel registered no KVM device (no kvm in /proc/misc)");
-}
-
 /* The devdax device comes from the environment (DAXVM_TEST_DAX=/dev/dax0.0) or is absent. */
 static inline const char *t_require_devdax(void)
 {

@@ -67,6 +67,8 @@ static int misc_kvm_minor(const char *proc_misc)
 void kvm_flavor_absent_reason(const char *sysfs_root, const char *proc_misc, char *buf, size_t len)
 {
 	int minor = misc_kvm_minor(proc_misc);
+	const char *hw = module_loaded(sysfs_root, "kvm_intel") ? "kvm_intel"
+			 : module_loaded(sysfs_root, "kvm_amd") ? "kvm_amd" : NULL;
 
 	if (minor >= 0)
 		snprintf(buf, len, "no /dev/kvm node, although the kernel registered KVM (misc minor %d in %s): create it (mknod /dev/kvm c 10 %d) or let udev do it",
@@ -74,9 +76,9 @@ void kvm_flavor_absent_reason(const char *sysfs_root, const char *proc_misc, cha
 	else if (module_loaded(sysfs_root, "kvm_pvm"))
 		snprintf(buf, len, "no /dev/kvm: the kvm_pvm module is loaded but registered no KVM device (no kvm in %s; a kvm-pvm kernel that is itself a PVM guest does not bind, see dmesg): run on a machine whose kernel provides /dev/kvm",
 			 proc_misc);
-	else if (module_loaded(sysfs_root, "kvm_intel") || module_loaded(sysfs_root, "kvm_amd"))
+	else if (hw)
 		snprintf(buf, len, "no /dev/kvm although %s is loaded (no kvm in %s; see dmesg): check that virtualization is enabled in the firmware",
-			 module_loaded(sysfs_root, "kvm_intel") ? "kvm_intel" : "kvm_amd", proc_misc);
+			 hw, proc_misc);
 	else
 		snprintf(buf, len, "no /dev/kvm: load the kvm module (modprobe kvm_intel or kvm_amd) or run on a machine with KVM");
 }

@@ -379,7 +379,6 @@ void session_run(struct run_session *s)
 		}
 		for (unsigned i = 0; i < s->nr_vcpus && !s->found.live[0]; i++) {
 			char why[SESSION_REASON_BYTES];
-
 			uint64_t exits = atomic_load_explicit(&s->vcpus[i].exits, memory_order_relaxed);
 
 			if (atomic_load(&s->vcpus[i].end) != VCPU_RUNNING)

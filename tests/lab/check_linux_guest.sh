@@ -121,7 +121,7 @@ run_guest() {
 		[ $attempt = 1 ] && [ "$st" = 1 ] && [ "$leaked" -le 0 ] && ! grep -q "DAXVM-GUEST-RESULT" "$con" &&
 			grep -Eq "KVM_EXIT_SHUTDOWN|rebooted before reporting a verdict" "$con" || break
 		why "$name" "first run (retried)"
-		echo "INFO linux_guest_${name}_nested_stall_retried $(grep -m1 -o 'daxvm run: FAIL: .*' "$con")"
+		echo "INFO linux_guest_${name}_nested_stall_retried (the first run: the WHY lines above)"
 	done
 	echo "$name: exit status $st; pins left behind (vmstat net, measured here): $leaked"
 	case $st in

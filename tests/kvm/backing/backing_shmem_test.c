@@ -1,12 +1,12 @@
 /* Integration: memfd, anon and tmpfs-file backings on the real kernel, the size and path
  * errors, and auto selection; every case checked for leaked fds and mappings. */
 #include <dlfcn.h>
-#include <glob.h>
 #include <stdbool.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "backing_check.h"
+#include "memory/dax.h"
 #include "kvm/common/host_require.h"
 
 #define MiB (1ULL << 20)
@@ -161,18 +161,6 @@ static bool lib_mapped(const char *name)
 	return found;
 }
 
-static bool any_path(const char *pattern)
-{
-	glob_t g;
-	bool any = false;
-
-	if (glob(pattern, 0, NULL, &g) == 0) {
-		any = g.gl_pathc > 0;
-		globfree(&g);
-	}
-	return any;
-}
-
 /* libdaxctl is loaded only for a devdax lookup (memory/dax.c): auto selection on a machine
  * without a device-dax device must not load it; a lookup of a path does (where installed). */
 static void test_libdaxctl_on_demand(void)
@@ -182,7 +170,7 @@ static void test_libdaxctl_on_demand(void)
 	struct err e = { 0 };
 	void *h;
 
-	if (any_path("/sys/bus/dax/devices/*") || any_path("/sys/class/dax/*") || any_path("/dev/dax*")) {
+	if (dax_any_device()) {
 		printf("note: this machine has a device-dax device: auto selection loads libdaxctl, not checked\n");
 		return;
 	}

@@ -11,6 +11,7 @@
 #include "devices/dma_engine.h"
 #include "dma_host_ring.h"
 #include "test.h"
+#include "kvm/common/kvm_require.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
@@ -197,19 +198,16 @@ int main(void)
 	struct dma_stats s;
 	uint64_t rings[2] = { 0, 0x10000 }, bytes, wr, wl;
 	unsigned in_flight;
-	int kvm, vm;
+	struct vm vm;
 
-	t_require_kvm();
-	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	vm = ioctl(kvm, KVM_CREATE_VM, 0);
-	TEST_ASSERT(vm >= 0, "KVM_CREATE_VM");
+	t_require_vm(&vm);
 	ram_a = memfd_ram(LOW_BYTES);
 	ram_b = memfd_ram(B_BYTES);
 	TEST_ASSERT(pin_container_open(&po, &pins, &e) == 0, "io_uring pinning: %s", e.msg);
 	map(pins, ram_a, 0, LOW_BYTES);
 	map(pins, ram_b, B_IOVA, B_BYTES);
 
-	struct dma_config cfg = { .nr_queues = 2, .vm_fd = vm, .verify_writes = true };
+	struct dma_config cfg = { .nr_queues = 2, .vm_fd = vm.vm_fd, .verify_writes = true };
 	TEST_ASSERT(dma_engine_create(&cfg, pins, NULL, &dma, &e) == 0, "create: %s", e.msg);
 	TEST_ASSERT(dma_engine_set_rings(dma, 2, rings, ENTRIES, &e) == 0, "rings: %s", e.msg);
 	hring_init(&r0, host_of(rings[0]), ENTRIES, dma, 0);
@@ -241,8 +239,7 @@ int main(void)
 	pin_container_close(pins);
 	munmap(ram_a, LOW_BYTES);
 	munmap(ram_b, B_BYTES);
-	close(vm);
-	close(kvm);
+	vm_close(&vm);
 	printf("PASS\n");
 	return T_PASS;
 }

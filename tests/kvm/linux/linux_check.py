@@ -138,7 +138,7 @@ def kernel():
     if os.path.isdir('/sys/module/kvm_pvm'):
         print('SKIP: feature missing: hardware KVM (this KVM is kvm-pvm, which cannot boot Linux)')
         return None
-    missing = daxvm_check.kvm_missing()
+    missing = daxvm_check.kvm_missing(DAXVM)
     if missing:
         print(missing)
         return None

@@ -11,6 +11,7 @@
 #include "vmm/kvm_vm.h"
 #include "vmm/pci_host.h"
 #include "test.h"
+#include "kvm/common/kvm_require.h"
 
 static uint32_t ioapic_irr(int vm_fd)
 {
@@ -22,17 +23,15 @@ static uint32_t ioapic_irr(int vm_fd)
 
 int main(void)
 {
-	struct vm vm = { .kvm_fd = -1, .vm_fd = -1 };
+	struct vm vm;
 	struct pci_host h;
 	struct vfio_pci_host ops;
-	struct err e = { 0 };
 	unsigned slot = 99, gsi = 0, gsi2 = 0;
 	uint64_t one = 1;
 	void *bar;
 	int fd, rfd;
 
-	t_require_kvm();
-	TEST_ASSERT(vm_open(&vm, &e) == 0, "vm_open: %s", e.msg);
+	t_require_vm(&vm);
 	TEST_ASSERT(ioctl(vm.vm_fd, KVM_CREATE_IRQCHIP, 0) == 0, "KVM_CREATE_IRQCHIP");
 	pci_host_init(&h, vm.vm_fd);
 	ops = pci_host_ops(&h);

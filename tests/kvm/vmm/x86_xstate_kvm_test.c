@@ -11,6 +11,7 @@
 #include "vmm/kvm_vm.h"
 #include "vmm/x86_xstate.h"
 #include "test.h"
+#include "kvm/common/kvm_require.h"
 
 #define XSAVE_LEGACY_AND_HEADER 576
 
@@ -62,14 +63,13 @@ static uint64_t kvm_xcr0(int vcpu_fd)
 
 int main(void)
 {
-	struct vm vm = { .kvm_fd = -1, .vm_fd = -1 };
+	struct vm vm;
 	struct err e = { 0 };
 	uint64_t xcr0, set = 0;
 	uint32_t want;
 	int fd;
 
-	t_require_kvm();
-	TEST_ASSERT(vm_open(&vm, &e) == 0, "vm_open: %s", e.msg);
+	t_require_vm(&vm);
 	xcr0 = x86_xstate_guest_xcr0(vm.cpuid);
 	TEST_REQUIRE(xcr0, "feature missing: KVM's supported CPUID offers no XSAVE");
 	fd = ioctl(vm.vm_fd, KVM_CREATE_VCPU, 0);
